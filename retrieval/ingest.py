@@ -1,0 +1,127 @@
+"""Turn user sources (URLs, files, directories, stdin, pasted text) into SourceDocuments."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from retrieval.errors import EmptyContent, InvalidInput, NotFound, TooLarge
+from retrieval.models import SourceDocument
+
+if TYPE_CHECKING:
+    from config.settings import LimitSettings
+    from retrieval.fetch import Fetcher
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
+
+
+def canonical_url(url: str) -> str:
+    """Return a canonical form of an http(s) URL: lower-case host, no fragment or tracking."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port and not ((parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(_TRACKING)])
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), host, path, query, ""))
+
+
+def is_url(source: str) -> bool:
+    """Tell whether a source string is a URL rather than a path."""
+    return source.lower().startswith(("http://", "https://")) or "://" in source[:12]
+
+
+def normalise_text(text: str) -> str:
+    """Normalise pasted text the way extracted text is normalised."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [line.rstrip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def from_text(text: str, title: str | None, limits: LimitSettings, source: str = "pasted text") -> SourceDocument:
+    """Make a document from pasted text."""
+    if len(text) > limits.max_article_chars:
+        raise TooLarge(f"the text has {len(text):,} characters; the limit is {limits.max_article_chars:,}")
+    clean = normalise_text(text)
+    if not clean:
+        raise EmptyContent("the text is empty")
+    first_line = clean.split("\n", 1)[0].lstrip("# ").strip()
+    return SourceDocument(
+        text=clean, title=_title(title or first_line[:80] or "Untitled", limits), source=source
+    )
+
+
+def from_bytes(data: bytes, filename: str, title: str | None, limits: LimitSettings) -> SourceDocument:
+    """Make a document from the bytes of an uploaded or local file."""
+    from retrieval.extract import extract  # trafilatura and pypdf load only when needed
+
+    if len(data) > limits.max_file_bytes:
+        raise TooLarge(f"{filename} is {len(data):,} bytes; the limit is {limits.max_file_bytes:,}")
+    got = extract(data, filename=filename, max_chars=limits.max_article_chars)
+    return SourceDocument(
+        text=got.text,
+        title=_title(title or got.title or Path(filename).stem, limits),
+        source=filename,
+        author=got.author,
+        date=got.date,
+    )
+
+
+def from_url(url: str, fetcher: Fetcher, title: str | None, limits: LimitSettings) -> SourceDocument:
+    """Fetch a URL and make a document from it."""
+    from retrieval.extract import extract
+
+    page = fetcher.fetch(url)
+    got = extract(page.body, content_type=page.content_type, url=page.final_url, max_chars=limits.max_article_chars)
+    canonical = canonical_url(url)
+    return SourceDocument(
+        text=got.text,
+        title=_title(title or got.title or canonical, limits),
+        source=canonical,
+        url=canonical,
+        author=got.author,
+        date=got.date,
+    )
+
+
+def from_path(path: Path, title: str | None, limits: LimitSettings) -> SourceDocument:
+    """Read one local file and make a document from it."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise NotFound(f"{path}: no such file or directory") from exc
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from exc
+    if size > limits.max_file_bytes:
+        raise TooLarge(f"{path.name} is {size:,} bytes; the limit is {limits.max_file_bytes:,}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from exc
+    return from_bytes(data, path.name, title, limits)
+
+
+def walk_directory(path: Path) -> Iterator[Path]:
+    """Yield the supported files below a directory, recursively, in a stable order."""
+    for child in sorted(path.rglob("*")):
+        if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES and not child.name.startswith("."):
+            yield child
+
+
+def _title(title: str, limits: LimitSettings) -> str:
+    title = " ".join(title.split())
+    if len(title) > limits.max_title_chars:
+        title = title[: limits.max_title_chars - 1].rstrip() + "…"
+    return title or "Untitled"

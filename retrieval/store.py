@@ -1,0 +1,314 @@
+"""Chroma storage: one chunk collection and one article registry per knowledge base.
+
+An article becomes visible only when its registry record names the version its chunks
+carry: chunks are written first, the record last, so an interrupted add or a refresh
+in progress is never half-visible, and re-running it completes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from retrieval.errors import InvalidInput, StoreError
+from retrieval.models import ArticleInfo
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from config.settings import Settings
+    from retrieval.chunking import Chunk
+
+log = logging.getLogger(__name__)
+
+KB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+STATE_ID = "__state__"
+_INFO_FIELDS = ("title", "source", "url", "author", "date", "added_by", "added_at")
+
+
+def validate_kb_name(name: str) -> str:
+    """Return name if it is a valid knowledge-base name, else raise InvalidInput."""
+    if not KB_NAME.match(name):
+        raise InvalidInput(
+            f"invalid knowledge base name {name!r}: use 1-48 lower-case letters, digits, - or _"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from Chroma."""
+
+    id: str
+    article_id: str
+    version: str
+    start: int
+    end: int
+    text: str
+    dense: float | None = None
+
+
+def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
+        raise StoreError(f"the vector store failed while {what}: {exc}") from exc
+
+
+class ChromaStore:
+    """A Chroma client (embedded or server) holding any number of knowledge bases."""
+
+    def __init__(self, client: Any, location: str) -> None:
+        self._client = client
+        self.location = location
+        self._batch = min(1000, int(getattr(client, "get_max_batch_size", lambda: 1000)()))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChromaStore:
+        """Open the embedded store under the data directory, or the configured server."""
+        import chromadb
+
+        chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+        url = settings.chroma.url
+        if url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(url)
+            try:
+                client = chromadb.HttpClient(
+                    host=parts.hostname or "localhost",
+                    port=parts.port or (443 if parts.scheme == "https" else 8000),
+                    ssl=parts.scheme == "https",
+                    settings=chroma_settings,
+                )
+                client.heartbeat()
+            except Exception as exc:  # noqa: BLE001
+                raise StoreError(
+                    f"cannot reach the Chroma server at {url} (CITEBOT_CHROMA__URL): {exc}"
+                ) from exc
+            return cls(client, url)
+        path = settings.data_dir / "chroma"
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        return cls(client, str(path))
+
+    def knowledge_base(self, name: str, model: str) -> KBStore:
+        """Open (creating if needed) the collections of one knowledge base."""
+        validate_kb_name(name)
+        chunks = _chroma_call(
+            "opening the knowledge base",
+            self._client.get_or_create_collection,
+            f"citebot-{name}-chunks",
+            metadata={"hnsw:space": "cosine", "embedding_model": model},
+            embedding_function=None,
+        )
+        stored_model = (chunks.metadata or {}).get("embedding_model")
+        if stored_model and stored_model != model:
+            raise StoreError(
+                f"knowledge base {name!r} was built with the model {stored_model!r}, not "
+                f"{model!r}; set CITEBOT_EMBEDDING__MODEL back or use another knowledge base"
+            )
+        articles = _chroma_call(
+            "opening the knowledge base",
+            self._client.get_or_create_collection,
+            f"citebot-{name}-articles",
+            metadata={"hnsw:space": "cosine"},
+            embedding_function=None,
+        )
+        return KBStore(name, chunks, articles, self._batch)
+
+    def knowledge_bases(self) -> list[str]:
+        """Return the names of the knowledge bases in this store."""
+        names = _chroma_call("listing collections", self._client.list_collections)
+        found = []
+        for col in names:
+            name = col if isinstance(col, str) else col.name
+            if name.startswith("citebot-") and name.endswith("-articles"):
+                found.append(name[len("citebot-") : -len("-articles")])
+        return sorted(found)
+
+    def drop_knowledge_base(self, name: str) -> None:
+        """Delete both collections of a knowledge base."""
+        validate_kb_name(name)
+        for suffix in ("chunks", "articles"):
+            try:
+                self._client.delete_collection(f"citebot-{name}-{suffix}")
+            except Exception:  # noqa: BLE001, S112 - already absent is fine
+                continue
+
+
+def _info_from(record_id: str, meta: dict[str, Any]) -> ArticleInfo:
+    values = {key: meta.get(key) for key in _INFO_FIELDS}
+    return ArticleInfo(
+        id=record_id,
+        title=str(values["title"] or record_id),
+        source=str(values["source"] or ""),
+        url=values["url"],
+        author=values["author"],
+        date=values["date"],
+        added_by=values["added_by"],
+        added_at=str(values["added_at"] or ""),
+        content_hash=str(meta.get("content_hash", "")),
+        chunks=int(meta.get("chunks", 0)),
+        chars=int(meta.get("chars", 0)),
+    )
+
+
+class KBStore:
+    """The two Chroma collections of one knowledge base."""
+
+    def __init__(self, name: str, chunks: Any, articles: Any, batch: int) -> None:
+        self.name = name
+        self._chunks = chunks
+        self._articles = articles
+        self._batch = batch
+
+    def token(self) -> str:
+        """Return the change token; it differs after every committed change."""
+        got = _chroma_call("reading the state", self._articles.get, ids=[STATE_ID])
+        metas = got.get("metadatas") or []
+        return str(metas[0].get("token")) if metas and metas[0] else ""
+
+    def _bump(self) -> None:
+        _chroma_call(
+            "saving the state",
+            self._articles.upsert,
+            ids=[STATE_ID],
+            embeddings=[[1.0]],
+            metadatas=[{"token": uuid.uuid4().hex}],
+            documents=[""],
+        )
+
+    def articles(self) -> dict[str, tuple[ArticleInfo, str]]:
+        """Return every committed article with its visible version."""
+        got = _chroma_call("listing articles", self._articles.get, include=["metadatas"])
+        found: dict[str, tuple[ArticleInfo, str]] = {}
+        for record_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+            if record_id != STATE_ID and meta:
+                found[record_id] = (_info_from(record_id, meta), str(meta.get("version", "")))
+        return found
+
+    def article_text(self, article_id: str) -> str | None:
+        """Return the full text of a committed article, or None."""
+        got = _chroma_call("reading an article", self._articles.get, ids=[article_id], include=["documents"])
+        docs = got.get("documents") or []
+        return str(docs[0]) if docs else None
+
+    def put_chunks(
+        self, article_id: str, version: str, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Write an article version's chunks (invisible until `commit_article`)."""
+        ids = [chunk_id(article_id, version, c.index) for c in chunks]
+        metas = [
+            {"article_id": article_id, "version": version, "idx": c.index, "start": c.start, "end": c.end}
+            for c in chunks
+        ]
+        for lo in range(0, len(ids), self._batch):
+            hi = lo + self._batch
+            _chroma_call(
+                "storing chunks",
+                self._chunks.upsert,
+                ids=ids[lo:hi],
+                embeddings=vectors[lo:hi],
+                metadatas=metas[lo:hi],
+                documents=[c.text for c in chunks[lo:hi]],
+            )
+
+    def commit_article(self, info: ArticleInfo, version: str, text: str) -> None:
+        """Make `version` of an article the visible one, in one record write."""
+        meta: dict[str, Any] = {k: v for k in _INFO_FIELDS if (v := getattr(info, k)) is not None}
+        meta.update(content_hash=info.content_hash, chunks=info.chunks, chars=info.chars, version=version)
+        _chroma_call(
+            "saving an article",
+            self._articles.upsert,
+            ids=[info.id],
+            embeddings=[[1.0]],
+            metadatas=[meta],
+            documents=[text],
+        )
+        self._bump()
+
+    def delete_article(self, article_id: str) -> None:
+        """Hide an article at once, then delete its chunks."""
+        _chroma_call("removing an article", self._articles.delete, ids=[article_id])
+        self._bump()
+        self.delete_chunks(article_id)
+
+    def delete_chunks(self, article_id: str, keep_version: str | None = None) -> None:
+        """Delete an article's chunks, all of them or all but one version."""
+        where: dict[str, Any] = {"article_id": article_id}
+        if keep_version is not None:
+            where = {"$and": [where, {"version": {"$ne": keep_version}}]}
+        _chroma_call("deleting chunks", self._chunks.delete, where=where)
+
+    def query(self, vector: np.ndarray, n: int) -> list[StoredChunk]:
+        """Return up to n nearest chunks (any version) with cosine similarity."""
+        if n <= 0:
+            return []
+        got = _chroma_call(
+            "searching",
+            self._chunks.query,
+            query_embeddings=[vector],
+            n_results=n,
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            _stored(cid, meta, doc, 1.0 - float(dist))
+            for cid, meta, doc, dist in zip(
+                got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True
+            )
+        ]
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Return the stored vectors of the given chunk ids."""
+        if not ids:
+            return {}
+        got = _chroma_call("reading vectors", self._chunks.get, ids=list(ids), include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"], strict=True))
+
+    def iter_chunks(self, page: int = 5000) -> Iterator[StoredChunk]:
+        """Yield every stored chunk (all versions), page by page."""
+        offset = 0
+        while True:
+            got = _chroma_call(
+                "reading chunks",
+                self._chunks.get,
+                include=["metadatas", "documents"],
+                limit=page,
+                offset=offset,
+            )
+            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
+                yield _stored(cid, meta, doc, None)
+            if len(got["ids"]) < page:
+                return
+            offset += page
+
+    def count_chunks(self) -> int:
+        """Return how many chunks are stored, all versions included."""
+        return int(_chroma_call("counting chunks", self._chunks.count))
+
+
+def chunk_id(article_id: str, version: str, index: int) -> str:
+    """Return the deterministic id of one chunk of one article version."""
+    return f"{article_id}:{version}:{index}"
+
+
+def _stored(cid: str, meta: dict[str, Any], doc: str, dense: float | None) -> StoredChunk:
+    return StoredChunk(
+        id=cid,
+        article_id=str(meta["article_id"]),
+        version=str(meta["version"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=doc,
+        dense=dense,
+    )
