@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from config.settings import Settings
 
@@ -32,11 +32,9 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**{**file_values, **overrides})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"bad setting: {problems}") from exc
     token = os.environ.get("DISCORD_TOKEN")
     if settings.discord.token is None and token:
-        settings.discord.token = token  # type: ignore[assignment]
+        settings.discord.token = SecretStr(token)
     return settings

@@ -47,7 +47,9 @@ class EmbeddingSettings(BaseModel):
 class ChromaSettings(BaseModel):
     """Where the vectors live: embedded on disk, or a Chroma server."""
 
-    url: str | None = Field(None, description="http(s)://host:port of a `chroma run` server; unset: embedded.")
+    url: str | None = Field(
+        None, description="http(s)://host:port of a `chroma run` server; unset: embedded."
+    )
 
     @field_validator("url")
     @classmethod
@@ -63,7 +65,9 @@ class SearchSettings(BaseModel):
     """How passages are retrieved and fused."""
 
     k: int = Field(3, ge=1, le=20, description="Passages cited at most per answer.")
-    candidates: int = Field(30, ge=1, le=500, description="Candidates taken from each retriever before fusion.")
+    candidates: int = Field(
+        30, ge=1, le=500, description="Candidates taken from each retriever before fusion."
+    )
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     rrf_k: int = Field(60, ge=1, le=1000)
     dense_weight: float = Field(1.0, ge=0.0, le=10.0)
@@ -75,7 +79,9 @@ class AnswerSettings(BaseModel):
 
     max_sentences: int = Field(2, ge=1, le=5)
     min_dense_score: float = Field(0.25, ge=-1.0, le=1.0, description="Abstain below this cosine similarity.")
-    min_overlap: float = Field(0.2, ge=0.0, le=1.0, description="Abstain below this share of question terms found.")
+    min_overlap: float = Field(
+        0.2, ge=0.0, le=1.0, description="Abstain below this share of question terms found."
+    )
 
 
 class FetchSettings(BaseModel):

@@ -25,11 +25,15 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParse
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every citebot command."""
-    parser = argparse.ArgumentParser(prog="citebot", description="Answer questions over articles, with citations.")
+    parser = argparse.ArgumentParser(
+        prog="citebot", description="Answer questions over articles, with citations."
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("add", help="add articles: URLs, files (.txt .md .html .pdf), directories or - for stdin")
+    p = sub.add_parser(
+        "add", help="add articles: URLs, files (.txt .md .html .pdf), directories or - for stdin"
+    )
     p.add_argument("sources", nargs="+", metavar="SOURCE")
     p.add_argument("--kb", help="knowledge base (default: CITEBOT_KB or 'default')")
     p.add_argument("--title", help="title for the article (one source only)")
@@ -56,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--kb")
     p.set_defaults(handler=cmd_refresh)
+
+    p = sub.add_parser("eval", help="measure retrieval, answers and abstention on a question set")
+    p.add_argument("--articles", type=Path, required=True, help="articles.jsonl: {id, title, url, text}")
+    p.add_argument("--questions", type=Path, required=True, help="questions.jsonl (xquad-articles format)")
+    p.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    p.add_argument("--retrieval", choices=("bm25", "dense", "hybrid"), help="override search.mode")
+    p.add_argument("--withhold", type=int, default=0, metavar="N", help="leave N articles out (seeded)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_eval)
 
     for register in EXTRA_COMMANDS:
         register(sub)
@@ -148,7 +161,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not kb.articles:
         results = service.seed(args.kb)
         titles = ", ".join(r.article.title for r in results)
-        print(f"citebot: knowledge base {kb.store.name!r} was empty; added the seed article(s): {titles}", file=sys.stderr)
+        print(
+            f"citebot: knowledge base {kb.store.name!r} was empty; added the seed article(s): {titles}",
+            file=sys.stderr,
+        )
     if args.question != "-":
         _print_answer(service.ask(args.question, args.kb, args.k), args.json)
         return 0
@@ -194,10 +210,39 @@ def cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate on a question set, in a fresh temporary knowledge base."""
+    import tempfile
+
+    from retrieval import evaluation
+
+    articles = evaluation.load_articles(args.articles)
+    questions = evaluation.load_questions(args.questions, args.split)
+    with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
+        search = settings.search.model_copy(update={"mode": args.retrieval or settings.search.mode})
+        chroma = settings.chroma.model_copy(update={"url": None})  # always a fresh embedded store
+        local = settings.model_copy(
+            update={"data_dir": Path(tmp), "kb": "eval", "search": search, "chroma": chroma}
+        )
+        report, _ = evaluation.run(build_service(local), articles, questions, args.withhold)
+    print(json.dumps(report.to_json()) if args.json else report.table())
+    return 0
+
+
 def configure_logging(level: str) -> None:
     """Configure logging once, on stderr, quieting chatty libraries."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "discord.http", "urllib3", "bm25s"):
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in (
+        "chromadb",
+        "httpx",
+        "sentence_transformers",
+        "transformers",
+        "discord.http",
+        "urllib3",
+        "bm25s",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

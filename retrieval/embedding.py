@@ -73,12 +73,14 @@ class SentenceTransformerEmbedder(Embedder):
             log.info("loading embedding model %s", self.name)
             try:
                 model = SentenceTransformer(path, device=self._settings.device)
-            except Exception as exc:  # noqa: BLE001 - any loader failure is a config problem
+            except Exception as exc:
                 raise CitebotError(
-                    f"could not load the embedding model {self.name!r} "
-                    f"(CITEBOT_EMBEDDING__MODEL): {exc}"
+                    f"could not load the embedding model {self.name!r} (CITEBOT_EMBEDDING__MODEL): {exc}"
                 ) from exc
-            self.dimension = int((getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)() or 0)
+            self.dimension = int(
+                (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+                or 0
+            )
             self._model = model
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -50,7 +50,9 @@ def normalise_text(text: str) -> str:
     return "\n".join(out).strip()
 
 
-def from_text(text: str, title: str | None, limits: LimitSettings, source: str = "pasted text") -> SourceDocument:
+def from_text(
+    text: str, title: str | None, limits: LimitSettings, source: str = "pasted text"
+) -> SourceDocument:
     """Make a document from pasted text."""
     if len(text) > limits.max_article_chars:
         raise TooLarge(f"the text has {len(text):,} characters; the limit is {limits.max_article_chars:,}")
@@ -84,7 +86,9 @@ def from_url(url: str, fetcher: Fetcher, title: str | None, limits: LimitSetting
     from retrieval.extract import extract
 
     page = fetcher.fetch(url)
-    got = extract(page.body, content_type=page.content_type, url=page.final_url, max_chars=limits.max_article_chars)
+    got = extract(
+        page.body, content_type=page.content_type, url=page.final_url, max_chars=limits.max_article_chars
+    )
     canonical = canonical_url(url)
     return SourceDocument(
         text=got.text,

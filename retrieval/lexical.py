@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ _META = "citebot-chunks.json"
 class LexicalIndex:
     """A BM25 index (bm25s) over a fixed list of chunks."""
 
-    def __init__(self, chunks: Sequence[StoredChunk], retriever: object | None = None) -> None:
+    def __init__(self, chunks: Sequence[StoredChunk], retriever: Any = None) -> None:
         import bm25s
 
         self.chunks = list(chunks)
@@ -31,14 +32,14 @@ class LexicalIndex:
             retriever = bm25s.BM25()
             if self.chunks:
                 retriever.index([terms(c.text) or ["\x00"] for c in self.chunks], show_progress=False)
-        self._bm25 = retriever
+        self._bm25: Any = retriever
 
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
         """Return up to n chunks with a positive BM25 score, best first."""
         tokens = terms(query)
         if not self.chunks or not tokens or n <= 0:
             return []
-        scores = np.asarray(self._bm25.get_scores(tokens))  # type: ignore[attr-defined]
+        scores = np.asarray(self._bm25.get_scores(tokens))
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -50,7 +51,7 @@ class LexicalIndex:
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=directory.parent))
         try:
             if self.chunks:
-                self._bm25.save(str(tmp), show_progress=False)  # type: ignore[attr-defined]
+                self._bm25.save(str(tmp), show_progress=False)
             payload = {"token": token, "chunks": [asdict(c) for c in self.chunks]}
             (tmp / _META).write_text(json.dumps(payload), encoding="utf-8")
             old = directory.with_name(directory.name + ".old")

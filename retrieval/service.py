@@ -43,7 +43,9 @@ def article_id_for(doc: SourceDocument) -> str:
 class CitebotService:
     """Everything citebot does, as plain synchronous calls (thread-safe)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore, fetcher: Fetcher | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, store: ChromaStore, fetcher: Fetcher | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
@@ -54,7 +56,7 @@ class CitebotService:
     # -- knowledge bases ------------------------------------------------------------
     def kb(self, name: str | None = None) -> KnowledgeBase:
         """Return the knowledge base called name (the default one if None), in sync with the store."""
-        name = validate_kb_name(name or self.settings.kb)
+        name = validate_kb_name(self.settings.kb if name is None else name)
         with self._kbs_lock:
             kb = self._kbs.get(name)
             if kb is None:
@@ -76,7 +78,9 @@ class CitebotService:
         return self._fetcher
 
     # -- adding -------------------------------------------------------------------------
-    def add_document(self, doc: SourceDocument, kb: str | None = None, added_by: str | None = None) -> AddResult:
+    def add_document(
+        self, doc: SourceDocument, kb: str | None = None, added_by: str | None = None
+    ) -> AddResult:
         """Store one document, or recognise it as already present or changed."""
         base = self.kb(kb)
         digest = content_hash(doc.text)
@@ -100,7 +104,9 @@ class CitebotService:
             author=doc.author,
             date=doc.date,
             added_by=added_by if existing is None else existing.added_by,
-            added_at=datetime.now(UTC).isoformat(timespec="seconds") if existing is None else existing.added_at,
+            added_at=datetime.now(UTC).isoformat(timespec="seconds")
+            if existing is None
+            else existing.added_at,
             content_hash=digest,
             chunks=len(chunks),
             chars=len(doc.text),
@@ -110,10 +116,18 @@ class CitebotService:
             base.store.commit_article(info, version, doc.text)
             base.store.delete_chunks(article_id, keep_version=version)
         base.sync()
-        log.info("kb %s: %s %s (%d chunks)", base.store.name, "updated" if existing else "added", article_id, len(chunks))
+        log.info(
+            "kb %s: %s %s (%d chunks)",
+            base.store.name,
+            "updated" if existing else "added",
+            article_id,
+            len(chunks),
+        )
         return AddResult(info, "updated" if existing else "added")
 
-    def add_source(self, source: str, kb: str | None = None, title: str | None = None, added_by: str | None = None) -> AddResult:
+    def add_source(
+        self, source: str, kb: str | None = None, title: str | None = None, added_by: str | None = None
+    ) -> AddResult:
         """Fetch or read one source (URL or file path) and store it."""
         from pathlib import Path
 
@@ -126,7 +140,9 @@ class CitebotService:
             doc = ingest.from_path(Path(source), title, limits)
         return self.add_document(doc, kb, added_by)
 
-    def seed(self, kb: str | None = None, progress: Callable[[AddResult], None] | None = None) -> list[AddResult]:
+    def seed(
+        self, kb: str | None = None, progress: Callable[[AddResult], None] | None = None
+    ) -> list[AddResult]:
         """Add the shipped seed articles to a knowledge base."""
         results = []
         for doc in load_seeds(self.settings):
@@ -147,7 +163,9 @@ class CitebotService:
             raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
         return clean
 
-    def ask(self, question: str, kb: str | None = None, k: int | None = None, context: str | None = None) -> Answer:
+    def ask(
+        self, question: str, kb: str | None = None, k: int | None = None, context: str | None = None
+    ) -> Answer:
         """Answer a question from a knowledge base, with numbered citations."""
         t0 = time.perf_counter()
         question = self.validate_question(question)

@@ -57,7 +57,7 @@ def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
     except StoreError:
         raise
-    except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
+    except Exception as exc:
         raise StoreError(f"the vector store failed while {what}: {exc}") from exc
 
 
@@ -73,8 +73,9 @@ class ChromaStore:
     def from_settings(cls, settings: Settings) -> ChromaStore:
         """Open the embedded store under the data directory, or the configured server."""
         import chromadb
+        from chromadb.config import Settings as ChromaClientSettings
 
-        chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+        chroma_settings = ChromaClientSettings(anonymized_telemetry=False, allow_reset=False)
         url = settings.chroma.url
         if url:
             from urllib.parse import urlsplit
@@ -88,7 +89,7 @@ class ChromaStore:
                     settings=chroma_settings,
                 )
                 client.heartbeat()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise StoreError(
                     f"cannot reach the Chroma server at {url} (CITEBOT_CHROMA__URL): {exc}"
                 ) from exc
@@ -97,7 +98,7 @@ class ChromaStore:
         try:
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         return cls(client, str(path))
 
@@ -203,9 +204,7 @@ class KBStore:
         docs = got.get("documents") or []
         return str(docs[0]) if docs else None
 
-    def put_chunks(
-        self, article_id: str, version: str, chunks: Sequence[Chunk], vectors: np.ndarray
-    ) -> None:
+    def put_chunks(self, article_id: str, version: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Write an article version's chunks (invisible until `commit_article`)."""
         ids = [chunk_id(article_id, version, c.index) for c in chunks]
         metas = [

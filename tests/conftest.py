@@ -1,0 +1,77 @@
+"""Shared fixtures: isolated data dirs, a fake embedder, the real model once per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from config.loader import load_settings
+from config.settings import Settings
+from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.service import CitebotService
+from retrieval.store import ChromaStore
+from tests.fakes import HashEmbedder
+
+pytest_plugins = ["tests.conftest_netguard"]
+
+SEED_TEXT = (Path(__file__).parent.parent / "seeds" / "kim-jong-un-armored-train.txt").read_text(
+    encoding="utf-8"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep every test away from the user's data dir, .env and real tokens."""
+    for name in list(os.environ):
+        if name.startswith("CITEBOT_") and name not in ("CITEBOT_TEST_CHROMA_URL",):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on an isolated data dir (embedded Chroma, or the test server if set)."""
+    overrides: dict[str, object] = {"data_dir": tmp_path / "data"}
+    url = os.environ.get("CITEBOT_TEST_CHROMA_URL")
+    if url:
+        overrides["chroma"] = {"url": url}
+    return load_settings(**overrides)
+
+
+@pytest.fixture
+def fake_service(settings: Settings) -> Iterator[CitebotService]:
+    """A service with the hashing embedder (fast, deterministic)."""
+    store = ChromaStore.from_settings(settings)
+    service = CitebotService(settings, HashEmbedder(), store)
+    yield service
+    _drop_all(store)
+
+
+def _drop_all(store: ChromaStore) -> None:
+    # On a shared Chroma server, leave nothing behind for the next test.
+    for name in store.knowledge_bases():
+        store.drop_knowledge_base(name)
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    """The packaged all-MiniLM-L6-v2, loaded once for the whole session."""
+    embedder = SentenceTransformerEmbedder(load_settings().embedding)
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture
+def real_service(settings: Settings, real_embedder: SentenceTransformerEmbedder) -> Iterator[CitebotService]:
+    """A service with the real model on an isolated store."""
+    store = ChromaStore.from_settings(settings)
+    yield CitebotService(settings, real_embedder, store)
+    _drop_all(store)

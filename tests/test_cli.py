@@ -1,0 +1,169 @@
+"""The citebot command line with the real model: contract, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+pytestmark = pytest.mark.model
+
+SEED_QUESTION = "How fast is Kim's train?"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_on_an_empty_knowledge_base_seeds_it_and_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "ask", SEED_QUESTION, "--json")
+    assert code == 0
+    assert "seed" in err
+    answer = json.loads(out)
+    assert "60 km/h" in answer["answer"]
+    assert "[1]" in answer["answer"]
+    assert answer["abstained"] is False
+    first = answer["citations"][0]
+    assert first["n"] == 1
+    assert "60 km/h" in first["passage"]
+    assert set(answer["timings_ms"]) == {"embed", "search", "answer", "total"}
+    assert set(first) == {"n", "article_id", "title", "url", "passage", "start", "end", "score"}
+
+
+def test_an_unrelated_question_abstains(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ask", "Who painted the Mona Lisa?", "--json")
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["abstained"] is True
+    assert answer["citations"] == []
+    assert "couldn't find" in answer["answer"]
+
+
+def test_ask_dash_answers_each_stdin_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{SEED_QUESTION}\n\nWho painted the Mona Lisa?\n"))
+    code, out, _ = run(capsys, "ask", "-", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [a["abstained"] for a in lines] == [False, True]
+
+
+def test_plain_ask_prints_answer_then_numbered_passages(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ask", SEED_QUESTION)
+    assert code == 0
+    assert out.splitlines()[0].endswith("[1]")
+    assert "\n[1] Kim Jong Un" in out
+
+
+def test_add_list_remove_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    article = tmp_path / "bees.md"
+    article.write_text("# Bees\n\nHoney bees dance to tell each other where flowers are.\n", encoding="utf-8")
+    code, out, _ = run(capsys, "add", str(article), "--kb", "notes")
+    assert code == 0
+    article_id, title, chunks, status = out.strip().split("\t")
+    assert (title, chunks, status) == ("Bees", "1 chunks", "added")
+    code, out, _ = run(capsys, "add", str(article), "--kb", "notes")
+    assert out.strip().endswith("already present")
+    code, out, _ = run(capsys, "list", "--kb", "notes", "--json")
+    assert [a["id"] for a in json.loads(out)] == [article_id]
+    code, out, _ = run(capsys, "remove", article_id, "--kb", "notes")
+    assert code == 0
+    code, out, _ = run(capsys, "list", "--kb", "notes", "--json")
+    assert json.loads(out) == []
+
+
+def test_add_a_directory_adds_each_supported_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = tmp_path / "articles" / "deep"
+    folder.mkdir(parents=True)
+    (folder / "a.txt").write_text("Owls hunt at night.", encoding="utf-8")
+    (folder.parent / "b.md").write_text("Otters hold hands while sleeping.", encoding="utf-8")
+    (folder / "skip.csv").write_text("x,y", encoding="utf-8")
+    code, out, _ = run(capsys, "add", str(folder.parent))
+    assert code == 0
+    assert len(out.strip().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "PNG"),
+        ("table.csv", b"a,b\n1,2\n", ".csv"),
+        ("latin.txt", b"\xff\xfe\x00\x00\x81\x8d\x8f", "text"),
+    ],
+)
+def test_bad_files_fail_with_a_message_and_store_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, content: bytes, problem: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, _, err = run(capsys, "add", str(path))
+    assert code == 1
+    assert problem.lower() in err.lower()
+    assert len(err.strip().splitlines()) == 1
+    code, out, _ = run(capsys, "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_a_missing_file_is_a_user_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "add", str(tmp_path / "nope.txt"))
+    assert code == 1
+    assert "no such file" in err
+
+
+@pytest.mark.parametrize(("question", "problem"), [("  ", "empty"), ("x" * 600, "limit")])
+def test_bad_questions_exit_1(capsys: pytest.CaptureFixture[str], question: str, problem: str) -> None:
+    code, _, err = run(capsys, "ask", question)
+    assert code == 1
+    assert problem in err
+
+
+def test_removing_an_unknown_id_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "remove", "nosuchid")
+    assert code == 1
+    assert "nosuchid" in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["ask"])
+    assert exc.value.code == 2
+
+
+def test_a_bad_setting_names_its_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITEBOT_CHUNK__SIZE", "ten")
+    code, _, err = run(capsys, "list")
+    assert code == 1
+    assert "CITEBOT_CHUNK__SIZE" in err
+
+
+def test_articles_survive_a_new_process(tmp_path: Path) -> None:
+    env = {**os.environ, "CITEBOT_DATA_DIR": str(tmp_path / "shared")}
+    note = tmp_path / "note.txt"
+    note.write_text("The lighthouse keeper feeds the cat every morning at six.", encoding="utf-8")
+    exe = [sys.executable, "-m", "bot.cli"]
+    subprocess.run([*exe, "add", str(note)], env=env, check=True, capture_output=True, timeout=120)
+    done = subprocess.run(
+        [*exe, "ask", "When does the keeper feed the cat?", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    answer = json.loads(done.stdout)
+    assert "six" in answer["answer"]
+    assert answer["citations"][0]["title"] == "note"

@@ -1,0 +1,220 @@
+"""The service with a fake embedder: adding, asking, removing, refreshing, persistence."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from config.settings import Settings
+from retrieval.chunking import chunk_text
+from retrieval.errors import InvalidInput, NotFound, StoreError
+from retrieval.models import SourceDocument
+from retrieval.service import CitebotService, content_hash
+from retrieval.store import ChromaStore
+from tests.conftest import SEED_TEXT
+from tests.fakes import HashEmbedder
+
+ZEBRA = SourceDocument(
+    text="Zebras are African equines with black and white stripes. Each zebra has a unique stripe pattern.",
+    title="Zebras",
+    source="test",
+)
+
+
+def _seed_doc() -> SourceDocument:
+    return SourceDocument(text=SEED_TEXT, title="Kim's train", source="seed")
+
+
+def _cited_ids(service: CitebotService, question: str, kb: str | None = None) -> set[str]:
+    return {c.article_id for c in service.ask(question, kb, k=5).citations}
+
+
+def test_added_article_is_listed_with_its_chunk_count(fake_service: CitebotService) -> None:
+    result = fake_service.add_document(_seed_doc(), added_by="alice")
+    assert result.status == "added"
+    [info] = fake_service.list_articles()
+    assert info.id == result.article.id
+    assert info.chunks == len(chunk_text(SEED_TEXT, 600, 100))
+    assert info.added_by == "alice"
+    assert info.content_hash == content_hash(SEED_TEXT)
+
+
+def test_adding_the_same_content_again_is_recognised(fake_service: CitebotService) -> None:
+    first = fake_service.add_document(_seed_doc())
+    count = fake_service.kb().store.count_chunks()
+    again = fake_service.add_document(SourceDocument(text=SEED_TEXT, title="Another title", source="x"))
+    assert again.status == "already present"
+    assert again.article.id == first.article.id
+    assert fake_service.kb().store.count_chunks() == count
+
+
+def test_ask_cites_the_passage_that_answers(fake_service: CitebotService) -> None:
+    fake_service.add_document(_seed_doc())
+    fake_service.add_document(ZEBRA)
+    answer = fake_service.ask("What stripes do zebras have?")
+    assert not answer.abstained
+    assert "[1]" in answer.answer
+    first = answer.citations[0]
+    assert first.title == "Zebras"
+    assert "stripe" in first.passage
+    assert SEED_TEXT.find(first.passage) == -1
+
+
+def test_citation_spans_point_into_the_article_text(fake_service: CitebotService) -> None:
+    fake_service.add_document(_seed_doc())
+    answer = fake_service.ask("How fast does the armored train travel?")
+    for c in answer.citations:
+        assert SEED_TEXT[c.start : c.end] == c.passage
+        for lo, hi in c.highlights:
+            assert c.passage[lo:hi] in answer.answer
+
+
+def test_unrelated_question_abstains(fake_service: CitebotService) -> None:
+    fake_service.add_document(_seed_doc())
+    answer = fake_service.ask("Who painted the Mona Lisa?")
+    assert answer.abstained
+    assert answer.citations == ()
+
+
+def test_removed_article_leaves_dense_and_bm25_results(fake_service: CitebotService) -> None:
+    fake_service.add_document(_seed_doc())
+    zebra = fake_service.add_document(ZEBRA).article
+    assert zebra.id in _cited_ids(fake_service, "zebra stripes")
+    fake_service.remove(zebra.id)
+    kb = fake_service.kb()
+    vector = fake_service.embedder.encode(["zebra stripes"])[0]
+    for mode in ("dense", "bm25"):
+        hits = kb.search(
+            "zebra stripes", vector, fake_service.settings.search.model_copy(update={"mode": mode}), 10
+        )
+        assert zebra.id not in {h.article_id for h in hits}
+    assert all(c.article_id != zebra.id for c in kb.store.iter_chunks())
+
+
+def test_removing_an_unknown_id_is_not_found(fake_service: CitebotService) -> None:
+    with pytest.raises(NotFound, match="nosuchid"):
+        fake_service.remove("nosuchid")
+
+
+def test_articles_survive_a_new_service_on_the_same_store(
+    fake_service: CitebotService, settings: Settings
+) -> None:
+    added = fake_service.add_document(ZEBRA).article
+    reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
+    assert [a.id for a in reopened.list_articles()] == [added.id]
+    assert added.id in _cited_ids(reopened, "zebra stripe pattern")
+
+
+def test_an_interrupted_add_is_invisible_and_re_adding_completes_it(fake_service: CitebotService) -> None:
+    doc = ZEBRA
+    chunks = chunk_text(doc.text, 600, 100)
+    kb = fake_service.kb()
+    # Simulate a crash after the chunks were written but before the article was committed.
+    kb.store.put_chunks(
+        "tpartial00000",
+        content_hash(doc.text)[:16],
+        chunks,
+        fake_service.embedder.encode([c.text for c in chunks]),
+    )
+    kb.sync()
+    assert fake_service.list_articles() == []
+    assert fake_service.ask("zebra stripes").abstained
+    result = fake_service.add_document(doc)
+    assert result.status == "added"
+    assert result.article.id in _cited_ids(fake_service, "zebra stripes")
+
+
+def test_a_new_version_stays_hidden_until_committed(fake_service: CitebotService) -> None:
+    old = SourceDocument(
+        text="The bridge is painted red. It opened in 1990.",
+        title="Bridge",
+        source="u",
+        url="https://example.test/bridge",
+    )
+    new = SourceDocument(
+        text="The bridge is painted blue. It opened in 1990.",
+        title="Bridge",
+        source="u",
+        url="https://example.test/bridge",
+    )
+    article = fake_service.add_document(old).article
+    kb = fake_service.kb()
+    chunks = chunk_text(new.text, 600, 100)
+    kb.store.put_chunks(
+        article.id,
+        content_hash(new.text)[:16],
+        chunks,
+        fake_service.embedder.encode([c.text for c in chunks]),
+    )
+    kb.sync()
+    passages = fake_service.ask("What colour is the bridge painted?").citations
+    assert [p.passage for p in passages] == [old.text]
+    result = fake_service.add_document(new)
+    assert result.status == "updated"
+    assert [p.passage for p in fake_service.ask("What colour is the bridge painted?").citations] == [new.text]
+    assert {c.version for c in kb.store.iter_chunks()} == {content_hash(new.text)[:16]}
+
+
+def test_knowledge_bases_are_separate(fake_service: CitebotService) -> None:
+    fake_service.add_document(ZEBRA, kb="g1")
+    fake_service.add_document(_seed_doc(), kb="g2")
+    assert [a.title for a in fake_service.list_articles("g1")] == ["Zebras"]
+    assert "Zebras" not in {c.title for c in fake_service.ask("zebra stripes", "g2").citations}
+
+
+@pytest.mark.parametrize("name", ["", "UPPER", "a/b", "../x", "x" * 49, "-lead"])
+def test_bad_knowledge_base_names_are_refused(fake_service: CitebotService, name: str) -> None:
+    with pytest.raises(InvalidInput, match="knowledge base name"):
+        fake_service.list_articles(name)
+
+
+@pytest.mark.parametrize(("question", "problem"), [("   ", "empty"), ("why " * 200, "limit")])
+def test_bad_questions_are_refused(fake_service: CitebotService, question: str, problem: str) -> None:
+    with pytest.raises(InvalidInput, match=problem):
+        fake_service.ask(question)
+
+
+def test_a_corrupted_bm25_index_is_rebuilt_from_chroma(
+    fake_service: CitebotService, settings: Settings
+) -> None:
+    if settings.chroma.url:
+        pytest.skip("the BM25 index is kept in memory only in server mode")
+    article = fake_service.add_document(ZEBRA).article
+    index_dir = settings.data_dir / "bm25" / "default"
+    for path in index_dir.iterdir():
+        path.write_bytes(b"\x00garbage")
+    reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
+    hits = reopened.kb().search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
+    assert article.id in {h.article_id for h in hits}
+
+
+def test_a_missing_bm25_index_is_rebuilt_from_chroma(
+    fake_service: CitebotService, settings: Settings
+) -> None:
+    if settings.chroma.url:
+        pytest.skip("the BM25 index is kept in memory only in server mode")
+    article = fake_service.add_document(ZEBRA).article
+    shutil.rmtree(settings.data_dir / "bm25")
+    reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
+    hits = reopened.kb().search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
+    assert article.id in {h.article_id for h in hits}
+
+
+def test_a_store_built_with_another_model_is_refused(
+    fake_service: CitebotService, settings: Settings
+) -> None:
+    fake_service.add_document(ZEBRA)
+    other = CitebotService(settings, HashEmbedder(name="other-model"), ChromaStore.from_settings(settings))
+    with pytest.raises(StoreError, match="other-model"):
+        other.list_articles()
+
+
+def test_a_change_by_another_process_is_seen_by_the_next_search(
+    fake_service: CitebotService, settings: Settings
+) -> None:
+    fake_service.add_document(_seed_doc())
+    assert fake_service.ask("zebra stripes").abstained
+    writer = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
+    writer.add_document(ZEBRA)
+    assert not fake_service.ask("What stripes do zebras have?").abstained
