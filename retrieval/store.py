@@ -127,6 +127,16 @@ class ChromaStore:
         )
         return KBStore(name, chunks, articles, self._batch)
 
+    def collection(self, name: str) -> Any:
+        """Open (creating if needed) a plain collection that holds no text vectors."""
+        return _chroma_call(
+            "opening a collection",
+            self._client.get_or_create_collection,
+            name,
+            metadata={"hnsw:space": "cosine"},
+            embedding_function=None,
+        )
+
     def knowledge_bases(self) -> list[str]:
         """Return the names of the knowledge bases in this store."""
         names = _chroma_call("listing collections", self._client.list_collections)
