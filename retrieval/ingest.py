@@ -86,8 +86,9 @@ def from_url(url: str, fetcher: Fetcher, title: str | None, limits: LimitSetting
     from retrieval.extract import extract
 
     page = fetcher.fetch(url)
+    content_type = f"{page.content_type}; charset={page.charset}" if page.charset else page.content_type
     got = extract(
-        page.body, content_type=page.content_type, url=page.final_url, max_chars=limits.max_article_chars
+        page.body, content_type=content_type, url=page.final_url, max_chars=limits.max_article_chars
     )
     canonical = canonical_url(url)
     return SourceDocument(
