@@ -1,0 +1,108 @@
+"""The composition root of the Discord side: `citebot serve` and `citebot sync`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+
+from bot.client import CitebotBot
+from retrieval.errors import CitebotError
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def point_at(settings: Settings) -> None:
+    """Aim discord.py at the configured REST and gateway endpoints (Discord's by default)."""
+    discord.http.Route.BASE = settings.discord.api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
+
+
+def _token(settings: Settings) -> str:
+    token = settings.discord.token
+    if token is None or not token.get_secret_value().strip():
+        raise CitebotError("no Discord bot token: set DISCORD_TOKEN (or CITEBOT_DISCORD__TOKEN)")
+    return token.get_secret_value().strip()
+
+
+def build_bot(
+    settings: Settings, *, serve: bool = True, message_content: bool | None = None, **options: Any
+) -> CitebotBot:
+    """Build the bot; with serve=True its service (model, store) is built in setup_hook."""
+    factory = None
+    if serve:
+        from retrieval.cli import build_service
+
+        def factory() -> Any:
+            return build_service(settings)
+
+    return CitebotBot(settings, service_factory=factory, message_content=message_content, **options)
+
+
+async def serve(settings: Settings, **options: Any) -> None:
+    """Run the bot until it is stopped; fall back to no message content if it is not allowed."""
+    token = _token(settings)
+    point_at(settings)
+    content = settings.discord.message_content
+    while True:
+        bot = build_bot(settings, message_content=content, **options)
+        try:
+            async with bot:
+                await bot.start(token)
+            return
+        except discord.LoginFailure as exc:
+            raise CitebotError(
+                "Discord rejected the bot token (DISCORD_TOKEN); check it in the developer portal"
+            ) from exc
+        except discord.PrivilegedIntentsRequired:
+            if not content:
+                raise
+            log.warning(
+                "the Message Content intent is not enabled for this bot in the developer portal; "
+                "continuing without it: only @mentions and slash commands will be answered"
+            )
+            content = False
+
+
+async def sync(settings: Settings, guild_id: int | None) -> list[str]:
+    """Register the slash commands globally, or to one server for instant updates."""
+    token = _token(settings)
+    point_at(settings)
+    bot = build_bot(settings, serve=False)
+    try:
+        async with bot:
+            await bot.login(token)
+            guild = discord.Object(id=guild_id) if guild_id else None
+            if guild is not None:
+                bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+    except discord.LoginFailure as exc:
+        raise CitebotError(
+            "Discord rejected the bot token (DISCORD_TOKEN); check it in the developer portal"
+        ) from exc
+    except discord.HTTPException as exc:
+        raise CitebotError(f"Discord refused the commands: {exc.text or exc}") from exc
+    return [c.name for c in synced]
+
+
+def run_serve(settings: Settings) -> int:
+    """Entry point of `citebot serve`."""
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        log.info("stopped")
+    return 0
+
+
+def run_sync(settings: Settings, guild_id: int | None) -> int:
+    """Entry point of `citebot sync`."""
+    names = asyncio.run(sync(settings, guild_id))
+    where = f"server {guild_id}" if guild_id else "all servers (global; may take a while to appear)"
+    print(f"synced {len(names)} commands to {where}: {', '.join(sorted(names))}")
+    return 0

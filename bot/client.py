@@ -1,0 +1,161 @@
+"""The bot: one instance per process, its parts built once in setup_hook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pkgutil
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord.ext import commands
+
+from bot.cooldowns import Cooldowns
+from bot.guilds import GuildConfig, GuildConfigs, kb_for
+from bot.tree import CitebotTree
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from retrieval.aio import AsyncCitebot
+    from retrieval.records import RecordStore
+    from retrieval.service import CitebotService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def make_intents(message_content: bool) -> discord.Intents:
+    """Return the gateway intents citebot needs."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = message_content
+    return intents
+
+
+class CitebotBot(commands.Bot):
+    """citebot's Discord client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        service_factory: Callable[[], CitebotService] | None = None,
+        message_content: bool | None = None,
+        **options: Any,
+    ) -> None:
+        content = settings.discord.message_content if message_content is None else message_content
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=make_intents(content),
+            tree_cls=CitebotTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.reads_message_content = content
+        self._service_factory = service_factory
+        self.api: AsyncCitebot | None = None
+        self._records: tuple[GuildConfigs, RecordStore, RecordStore] | None = None
+        self.cooldowns = Cooldowns()
+        # The last question asked in each of the bot's threads (bounded; the thread name is the fallback).
+        self.thread_questions: OrderedDict[int, str] = OrderedDict()
+        self._guild_locks: dict[int, asyncio.Lock] = {}
+
+    async def setup_hook(self) -> None:
+        """Build the service off the event loop (model load included), then load features."""
+        if self._service_factory is not None:
+            from retrieval.aio import AsyncCitebot
+            from retrieval.records import RecordStore
+
+            service = await asyncio.to_thread(self._service_factory)
+            self.api = AsyncCitebot(service, max_asks=self.settings.embedding.max_concurrent + 1)
+            self._records = (
+                GuildConfigs(RecordStore(service.store, "guilds")),
+                RecordStore(service.store, "answers"),
+                RecordStore(service.store, "feedback"),
+            )
+        import bot.exts
+
+        for module in pkgutil.iter_modules(bot.exts.__path__):
+            await self.load_extension(f"bot.exts.{module.name}")
+        if not self.reads_message_content:
+            log.warning(
+                "running without the message content intent: answering @mentions and slash commands only"
+            )
+
+    async def on_ready(self) -> None:
+        """Log the connection (may fire again after reconnects; does no set-up)."""
+        log.info("connected as %s to %d servers", self.user, len(self.guilds))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Give a new server its knowledge base (with the seed articles if configured)."""
+        await self.ensure_guild(guild.id)
+
+    # -- helpers for the features -------------------------------------------------------
+    @property
+    def service(self) -> AsyncCitebot:
+        """Return the async service (only available when the bot was built to serve)."""
+        if self.api is None:
+            raise RuntimeError("the bot was started without a service")
+        return self.api
+
+    def _parts(self) -> tuple[GuildConfigs, RecordStore, RecordStore]:
+        if self._records is None:
+            raise RuntimeError("the bot was started without a service")
+        return self._records
+
+    @property
+    def configs(self) -> GuildConfigs:
+        """Return the per-server settings."""
+        return self._parts()[0]
+
+    @property
+    def answers(self) -> RecordStore:
+        """Return the record of answers shown (for feedback and more sources)."""
+        return self._parts()[1]
+
+    @property
+    def feedback(self) -> RecordStore:
+        """Return the stored 👍/👎 feedback."""
+        return self._parts()[2]
+
+    async def call(self, func: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call (Chroma, settings) off the event loop."""
+        return await self.service.call(func, *args)
+
+    async def guild_config(self, guild_id: int) -> GuildConfig:
+        """Return a server's settings."""
+        return await self.call(self.configs.get, guild_id)
+
+    def remember_question(self, thread_id: int, question: str, keep: int = 10_000) -> None:
+        """Remember a thread's latest question for follow-ups."""
+        self.thread_questions[thread_id] = question
+        self.thread_questions.move_to_end(thread_id)
+        while len(self.thread_questions) > keep:
+            self.thread_questions.popitem(last=False)
+
+    def cooldown(self, action: str, guild_id: int, user_id: int) -> None:
+        """Apply a server's cooldown for an action to a user (raises RateLimited)."""
+        override = getattr(self.configs.peek(guild_id), f"{action}_cooldown")
+        default = getattr(self.settings.discord, f"{action}_cooldown")
+        self.cooldowns.hit(action, guild_id, user_id, default if override is None else override)
+
+    async def ensure_guild(self, guild_id: int) -> str:
+        """Return a server's knowledge base, seeding it the first time it is seen."""
+        kb = kb_for(guild_id)
+        config = await self.guild_config(guild_id)
+        if config.seeded or not self.settings.discord.seed_new_guilds:
+            return kb
+        lock = self._guild_locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            config = await self.call(self.configs.get, guild_id)
+            if not config.seeded:
+                await self.call(self.service.service.seed, kb)
+                await self.call(self.configs.mark_seeded, guild_id)
+                log.info("seeded the knowledge base of server %s", guild_id)
+        return kb

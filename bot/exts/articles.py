@@ -1,0 +1,247 @@
+"""/add, /sources, /remove and /refresh: managing a server's articles from Discord."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.exts.ask import guarded
+from bot.guilds import guild_id_of, is_editor, kb_for
+from bot.render import articles_page, plain
+from bot.replies import reply
+from retrieval import ingest
+from retrieval.errors import InvalidInput, PermissionDenied, TooLarge
+
+if TYPE_CHECKING:
+    from bot.client import CitebotBot
+    from retrieval.models import AddResult
+
+log = logging.getLogger(__name__)
+
+NOT_EDITOR = "Only people with Manage Server or this server's editor role can change its articles."
+
+
+async def require_editor(interaction: discord.Interaction[CitebotBot]) -> None:
+    """Raise PermissionDenied unless the user may edit this server's articles."""
+    config = await interaction.client.guild_config(guild_id_of(interaction))
+    if not is_editor(interaction.user, config):
+        raise PermissionDenied(NOT_EDITOR)
+
+
+def describe(result: AddResult) -> str:
+    """Return the user-facing line for an add or refresh result."""
+    a = result.article
+    title = plain(a.title, 200)
+    if result.status == "already present":
+        return f"Already present: **{title}** (`{a.id}`)."
+    if result.status == "unchanged":
+        return f"**{title}** (`{a.id}`) has not changed since it was added."
+    verb = "Updated" if result.status == "updated" else "Added"
+    return f"{verb} **{title}** (`{a.id}`): {a.chunks} passages."
+
+
+class ConfirmView(discord.ui.View):
+    """Confirm or cancel a destructive action; only its author, still an editor, may confirm."""
+
+    def __init__(self, author_id: int, action: Any, timeout: float = 120.0) -> None:
+        super().__init__(timeout=timeout)
+        self.author_id = author_id
+        self.action = action
+
+    async def interaction_check(self, interaction: discord.Interaction[CitebotBot]) -> bool:  # type: ignore[override]
+        """Let only the person who asked, and only while they are an editor, press the buttons."""
+        if interaction.user.id != self.author_id:
+            await reply(interaction, "This confirmation belongs to someone else.", ephemeral=True)
+            return False
+        try:
+            await require_editor(interaction)
+        except PermissionDenied as exc:
+            await reply(interaction, str(exc), ephemeral=True)
+            return False
+        return True
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
+    async def confirm(
+        self, interaction: discord.Interaction[CitebotBot], button: discord.ui.Button[Any]
+    ) -> None:
+        """Carry out the action."""
+        self.stop()
+        await guarded(interaction, self.action)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(
+        self, interaction: discord.Interaction[CitebotBot], button: discord.ui.Button[Any]
+    ) -> None:
+        """Drop the action."""
+        self.stop()
+        await interaction.response.edit_message(content="Cancelled.", view=None)
+
+
+class PageView(discord.ui.View):
+    """Previous/next buttons over the article list."""
+
+    def __init__(self, articles: list[Any], author_id: int) -> None:
+        super().__init__(timeout=600)
+        self.articles = articles
+        self.page = 0
+        self.author_id = author_id
+        self._update()
+
+    def _update(self) -> None:
+        pages = max(1, (len(self.articles) + 9) // 10)
+        self.previous.disabled = self.page <= 0
+        self.next.disabled = self.page >= pages - 1
+
+    @discord.ui.button(label="◀ Previous", style=discord.ButtonStyle.secondary)
+    async def previous(
+        self, interaction: discord.Interaction[CitebotBot], button: discord.ui.Button[Any]
+    ) -> None:
+        """Show the previous page."""
+        self.page -= 1
+        self._update()
+        await interaction.response.edit_message(embed=articles_page(self.articles, self.page), view=self)
+
+    @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.secondary)
+    async def next(
+        self, interaction: discord.Interaction[CitebotBot], button: discord.ui.Button[Any]
+    ) -> None:
+        """Show the next page."""
+        self.page += 1
+        self._update()
+        await interaction.response.edit_message(embed=articles_page(self.articles, self.page), view=self)
+
+
+class Articles(commands.Cog):
+    """Adding, listing, removing and refreshing articles."""
+
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="add", description="Add an article from a URL, pasted text or a file (.txt .md .html .pdf)."
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(
+        url="Web address of the article (http or https)",
+        text="The article's text, pasted",
+        title="Title for pasted text or a file (optional)",
+        file="A .txt, .md, .html or .pdf file",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction[CitebotBot],
+        url: str | None = None,
+        text: str | None = None,
+        title: app_commands.Range[str, 1, 200] | None = None,
+        file: discord.Attachment | None = None,
+    ) -> None:
+        """Add one article to this server's knowledge base."""
+        bot = self.bot
+        guild_id = guild_id_of(interaction)
+        given = [x for x in (url, text, file) if x]
+        if len(given) != 1:
+            raise InvalidInput("Give exactly one of url, text or file.")
+        await require_editor(interaction)
+        bot.cooldown("add", guild_id, interaction.user.id)
+        if file is not None:
+            limit = min(interaction.filesize_limit, bot.settings.limits.max_file_bytes)
+            if file.size > limit:
+                raise TooLarge(f"{file.filename} is {file.size:,} bytes; the limit is {limit:,}.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = await bot.ensure_guild(guild_id)
+        who = str(interaction.user.id)
+        limits = bot.settings.limits
+        if url:
+            result = await bot.service.add_url(url.strip(), kb, who, title)
+        elif text:
+            doc = await bot.call(ingest.from_text, text, title, limits)
+            result = await bot.service.add_document(doc, kb, who)
+        elif file is not None:
+            data = await file.read()  # signed URLs expire: read at once, never store the URL
+            doc = await bot.call(ingest.from_bytes, data, file.filename, title, limits)
+            result = await bot.service.add_document(doc, kb, who)
+        await reply(interaction, describe(result), ephemeral=True)
+
+    @app_commands.command(name="sources", description="List the articles this server's answers come from.")
+    @app_commands.guild_only()
+    async def sources(self, interaction: discord.Interaction[CitebotBot]) -> None:
+        """Show this server's articles, ten a page."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = await self.bot.ensure_guild(guild_id_of(interaction))
+        articles = await self.bot.service.list_articles(kb)
+        view = PageView(articles, interaction.user.id) if len(articles) > 10 else None
+        await reply(interaction, embed=articles_page(articles, 0), view=view, ephemeral=True)
+
+    async def _article_choices(
+        self, interaction: discord.Interaction[CitebotBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        config = await self.bot.guild_config(interaction.guild_id)
+        if not is_editor(interaction.user, config):
+            return []
+        articles = await self.bot.service.list_articles(kb_for(interaction.guild_id))
+        needle = current.lower().strip()
+        found = [a for a in articles if needle in a.title.lower() or needle in a.id]
+        return [app_commands.Choice(name=f"{a.title[:80]} ({a.id})"[:100], value=a.id) for a in found[:25]]
+
+    @app_commands.command(name="remove", description="Remove an article from this server (asks to confirm).")
+    @app_commands.guild_only()
+    @app_commands.describe(article="The article to remove")
+    async def remove(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
+        """Ask for confirmation, then remove the article."""
+        await self._confirm(interaction, article, "remove")
+
+    @app_commands.command(
+        name="refresh", description="Fetch a URL article again and update it if it changed."
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(article="The article to refresh")
+    async def refresh(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
+        """Ask for confirmation, then refresh the article."""
+        await self._confirm(interaction, article, "refresh")
+
+    @remove.autocomplete("article")
+    @refresh.autocomplete("article")
+    async def _autocomplete(
+        self, interaction: discord.Interaction[CitebotBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            return await self._article_choices(interaction, current)
+        except Exception:  # autocomplete errors only reach the log: answer with no choices
+            log.exception("autocomplete failed")
+            return []
+
+    async def _confirm(
+        self, interaction: discord.Interaction[CitebotBot], article_id: str, verb: str
+    ) -> None:
+        await require_editor(interaction)
+        guild_id = guild_id_of(interaction)
+        kb = kb_for(guild_id)
+        info = await self.bot.call(self.bot.service.service.get_article, article_id, kb)
+
+        async def act(click: discord.Interaction[CitebotBot]) -> None:
+            await click.response.edit_message(content=f"Working on **{plain(info.title, 200)}**…", view=None)
+            if verb == "remove":
+                await self.bot.service.remove(info.id, kb_for(guild_id))
+                text = f"Removed **{plain(info.title, 200)}** (`{info.id}`)."
+            else:
+                text = describe(await self.bot.service.refresh(info.id, kb_for(guild_id)))
+            await click.edit_original_response(content=text)
+
+        view = ConfirmView(interaction.user.id, act)
+        await reply(
+            interaction,
+            f"{verb.capitalize()} **{plain(info.title, 200)}** (`{info.id}`)?",
+            view=view,
+            ephemeral=True,
+        )
+
+
+async def setup(bot: CitebotBot) -> None:
+    """Register the article commands."""
+    await bot.add_cog(Articles(bot))

@@ -1,0 +1,104 @@
+"""/citebot settings: editor role, answer channels and cooldowns (server managers only)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.guilds import GuildConfig, guild_id_of, is_manager
+from bot.replies import reply
+from retrieval.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from bot.client import CitebotBot
+
+NOT_MANAGER = "Only people with Manage Server can change citebot's settings."
+
+
+def summary(config: GuildConfig, defaults: tuple[float, float]) -> str:
+    """Describe a server's settings in a few lines."""
+    role = f"<@&{config.editor_role_id}>" if config.editor_role_id else "none (Manage Server only)"
+    channels = ", ".join(f"<#{c}>" for c in config.answer_channels) or "none"
+    ask = config.ask_cooldown if config.ask_cooldown is not None else defaults[0]
+    add = config.add_cooldown if config.add_cooldown is not None else defaults[1]
+    return (
+        f"**Editor role:** {role}\n**Channels where I answer every message:** {channels}\n"
+        f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person"
+    )
+
+
+class Settings(commands.GroupCog, group_name="citebot", group_description="citebot's server settings"):
+    """Server settings, changed from Discord."""
+
+    settings = app_commands.Group(
+        name="settings", description="Show or change citebot's settings for this server"
+    )
+
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def _update(self, interaction: discord.Interaction[CitebotBot], **changes: object) -> None:
+        guild_id = guild_id_of(interaction)
+        if not is_manager(interaction.user):
+            raise PermissionDenied(NOT_MANAGER)
+        configs = self.bot.configs
+        config = await self.bot.call(lambda: configs.update(guild_id, **changes))
+        await reply(interaction, "Saved.\n" + summary(config, self._defaults()), ephemeral=True)
+
+    def _defaults(self) -> tuple[float, float]:
+        d = self.bot.settings.discord
+        return d.ask_cooldown, d.add_cooldown
+
+    @settings.command(name="show", description="Show this server's citebot settings")
+    @app_commands.guild_only()
+    async def show(self, interaction: discord.Interaction[CitebotBot]) -> None:
+        """Show the settings (anyone)."""
+        config = await self.bot.guild_config(guild_id_of(interaction))
+        await reply(interaction, summary(config, self._defaults()), ephemeral=True)
+
+    @settings.command(
+        name="editor-role", description="Set the role that may add and remove articles (empty: none)"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(role="Members with this role can manage articles; leave empty to clear")
+    async def editor_role(
+        self, interaction: discord.Interaction[CitebotBot], role: discord.Role | None = None
+    ) -> None:
+        """Set or clear the editor role."""
+        await self._update(interaction, editor_role_id=role.id if role else None)
+
+    @settings.command(
+        name="answer-channel", description="Answer every message in a channel without a mention, or stop"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(channel="The channel", enabled="True to answer every message there, False to stop")
+    async def answer_channel(
+        self, interaction: discord.Interaction[CitebotBot], channel: discord.TextChannel, enabled: bool
+    ) -> None:
+        """Add or remove an answer channel."""
+        current = set((await self.bot.guild_config(guild_id_of(interaction))).answer_channels)
+        current = current | {channel.id} if enabled else current - {channel.id}
+        await self._update(interaction, answer_channels=tuple(sorted(current)))
+
+    @settings.command(
+        name="cooldown", description="Set the seconds each person waits between uses of /ask or /add"
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(command="Which command", seconds="Seconds between uses per person (0 to 3600)")
+    async def cooldown(
+        self,
+        interaction: discord.Interaction[CitebotBot],
+        command: Literal["ask", "add"],
+        seconds: app_commands.Range[float, 0, 3600],
+    ) -> None:
+        """Set a per-user cooldown."""
+        await self._update(interaction, **{f"{command}_cooldown": float(seconds)})
+
+
+async def setup(bot: CitebotBot) -> None:
+    """Register the settings commands."""
+    await bot.add_cog(Settings(bot))

@@ -1,0 +1,104 @@
+"""Per-server settings and knowledge-base names; the rules of who may edit."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import discord
+
+from retrieval.records import RecordStore
+
+
+def guild_id_of(interaction: discord.Interaction[Any]) -> int:
+    """Return the server id of an interaction, refusing one from a DM."""
+    if interaction.guild_id is None:
+        raise discord.app_commands.NoPrivateMessage()
+    return interaction.guild_id
+
+
+def kb_for(guild_id: int) -> str:
+    """Return the knowledge base of a server: derived from its id alone, never from user input."""
+    return f"g{int(guild_id)}"
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    """What a server's managers have configured."""
+
+    editor_role_id: int | None = None
+    answer_channels: tuple[int, ...] = ()
+    ask_cooldown: float | None = None
+    add_cooldown: float | None = None
+    seeded: bool = False
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
+        """Build from a stored record (None: defaults)."""
+        if not record:
+            return cls()
+        return cls(
+            editor_role_id=record.get("editor_role_id"),
+            answer_channels=tuple(int(c) for c in record.get("answer_channels", ())),
+            ask_cooldown=record.get("ask_cooldown"),
+            add_cooldown=record.get("add_cooldown"),
+            seeded=bool(record.get("seeded", False)),
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the JSON-able record of this config."""
+        data = asdict(self)
+        data["answer_channels"] = list(self.answer_channels)
+        return data
+
+
+class GuildConfigs:
+    """Read and write server settings (blocking: call through the async wrapper)."""
+
+    def __init__(self, records: RecordStore, ttl: float = 30.0) -> None:
+        self._records = records
+        self._ttl = ttl
+        self._cache: dict[int, tuple[float, GuildConfig]] = {}
+
+    def get(self, guild_id: int) -> GuildConfig:
+        """Return a server's settings (cached for a few seconds; other shards may write)."""
+        hit = self._cache.get(guild_id)
+        if hit and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        config = GuildConfig.from_record(self._records.get(str(guild_id)))
+        self._cache[guild_id] = (time.monotonic(), config)
+        return config
+
+    def peek(self, guild_id: int) -> GuildConfig:
+        """Return the cached settings without any I/O (defaults if never read)."""
+        hit = self._cache.get(guild_id)
+        return hit[1] if hit else GuildConfig()
+
+    def mark_seeded(self, guild_id: int) -> GuildConfig:
+        """Record that a server received the seed articles."""
+        return self.update(guild_id, seeded=True)
+
+    def update(self, guild_id: int, **changes: Any) -> GuildConfig:
+        """Change some of a server's settings and return the result."""
+        self._cache.pop(guild_id, None)
+        config = replace(self.get(guild_id), **changes)
+        self._records.put(str(guild_id), config.to_record())
+        self._cache[guild_id] = (time.monotonic(), config)
+        return config
+
+
+def is_editor(member: discord.Member | discord.User, config: GuildConfig) -> bool:
+    """Tell whether someone may add, remove, refresh articles or change settings."""
+    if not isinstance(member, discord.Member):
+        return False
+    if member.guild_permissions.manage_guild or member.guild_permissions.administrator:
+        return True
+    return config.editor_role_id is not None and any(r.id == config.editor_role_id for r in member.roles)
+
+
+def is_manager(member: discord.Member | discord.User) -> bool:
+    """Tell whether someone has Manage Server (needed to change settings)."""
+    return isinstance(member, discord.Member) and (
+        member.guild_permissions.manage_guild or member.guild_permissions.administrator
+    )

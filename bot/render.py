@@ -1,0 +1,158 @@
+"""Turn answers and article lists into Discord messages that respect every platform limit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import discord
+
+from retrieval.models import Answer, ArticleInfo, Citation
+
+CONTENT_MAX = 2000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+EMBED_TOTAL_MAX = 6000
+THREAD_NAME_MAX = 100
+ELLIPSIS = "…"
+NO_PINGS = discord.AllowedMentions.none()
+
+_MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<#])")
+_LINK = re.compile(r"(?i)\b(https?|ftp|discord|steam)://")
+
+
+def escape(text: str) -> str:
+    """Escape markdown, defuse links and mentions in text that came from an article or a user."""
+    text = _MARKDOWN.sub(r"\\\1", text)
+    text = _LINK.sub(lambda m: m.group(1) + ":\u200b//", text)
+    return text.replace("@", "@\u200b")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut text to at most limit characters, ending with … when cut (never mid-escape)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rstrip()
+    while cut.endswith(("\\", "\u200b")):
+        cut = cut[:-1]
+    return cut + ELLIPSIS
+
+
+def plain(text: str, limit: int) -> str:
+    """Escape then clip (the usual treatment of untrusted text)."""
+    return clip(escape(" ".join(text.split())), limit)
+
+
+def link(url: str | None) -> str:
+    """Return a URL wrapped in <> so Discord shows no preview, or '' for none."""
+    if not url or not url.lower().startswith(("http://", "https://")) or any(c in url for c in " <>\n"):
+        return ""
+    return f"<{url}>"
+
+
+def _tail(text: str, limit: int) -> str:
+    """Keep the last limit characters of escaped text, led by … when cut."""
+    if len(text) <= limit:
+        return text
+    start = len(text) - limit + 1
+    if text[start - 1] == "\\":  # never orphan an escaped character
+        start += 1
+    return ELLIPSIS + text[start:]
+
+
+def quote_passage(c: Citation, limit: int) -> str:
+    """Quote a passage with its answer span in bold, windowed to fit limit characters."""
+    if not c.highlights:
+        return "> " + plain(c.passage, limit - 2)
+    lo, hi = c.highlights[0]
+    before = escape(" ".join(c.passage[:lo].split()))
+    mark = plain(c.passage[lo:hi], max(40, (limit - 8) // 2))
+    after = escape(" ".join(c.passage[hi:].split()))
+    room = limit - 8 - len(mark)  # "> ", two "**", two spaces
+    keep_before = min(len(before), max(room // 2, room - len(after)))
+    before = _tail(before, keep_before) if keep_before > 0 else (ELLIPSIS if before else "")
+    after = clip(after, max(1, room - len(before))) if after else ""
+    body = " ".join(part for part in (before, f"**{mark}**", after) if part)
+    return "> " + clip(body, limit - 2)
+
+
+def answer_embed(answer: Answer, *, asked_by: str | None = None, start_at: int = 0) -> discord.Embed:
+    """Build the embed for an answer: question, answer, numbered quoted sources, footer."""
+    colour = discord.Colour.light_grey() if answer.abstained else discord.Colour.blurple()
+    embed = discord.Embed(title=plain(answer.question, TITLE_MAX), colour=colour)
+    if answer.abstained:
+        embed.description = clip(
+            "I couldn't find that in the articles of this server. "
+            "Editors can add articles with `/add`; `/sources` lists what I know.",
+            DESCRIPTION_MAX,
+        )
+    else:
+        embed.description = clip(
+            escape(answer.answer).replace("\\[", "[").replace("\\]", "]"), DESCRIPTION_MAX
+        )
+    for c in answer.citations[start_at : start_at + 10]:
+        url = link(c.url)
+        name = clip(f"[{c.n}] {escape(' '.join(c.title.split())) or 'Untitled'}", FIELD_NAME_MAX)
+        tail = f"\n{url}" if url else ""
+        value = quote_passage(c, FIELD_VALUE_MAX - len(tail)) + tail
+        embed.add_field(name=name, value=value, inline=False)
+    seconds = answer.timings_ms.get("total", 0.0) / 1000
+    who = f"Asked by {asked_by} · " if asked_by else ""
+    embed.set_footer(
+        text=clip(
+            f"{who}Searched {answer.articles_searched} articles in {seconds:.2f} s · {answer.answered_by}",
+            FOOTER_MAX,
+        )
+    )
+    return fit(embed)
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Shrink field values, then the description, until the embed is within 6000 characters."""
+    while len(embed) > EMBED_TOTAL_MAX and embed.fields:
+        excess = len(embed) - EMBED_TOTAL_MAX
+        index = max(range(len(embed.fields)), key=lambda i: len(embed.fields[i].value or ""))
+        field = embed.fields[index]
+        value = field.value or ""
+        if len(value) <= 60:
+            embed.remove_field(len(embed.fields) - 1)
+            continue
+        embed.set_field_at(
+            index, name=field.name, value=clip(value, max(60, len(value) - excess - 1)), inline=False
+        )
+    if len(embed) > EMBED_TOTAL_MAX and embed.description:
+        embed.description = clip(
+            embed.description, max(1, len(embed.description) - (len(embed) - EMBED_TOTAL_MAX))
+        )
+    return embed
+
+
+def articles_page(articles: Sequence[ArticleInfo], page: int, per_page: int = 10) -> discord.Embed:
+    """Build one page of the server's article list."""
+    pages = max(1, (len(articles) + per_page - 1) // per_page)
+    page = min(max(page, 0), pages - 1)
+    embed = discord.Embed(title=f"Articles in this server ({len(articles)})", colour=discord.Colour.blurple())
+    lines = []
+    for a in articles[page * per_page : (page + 1) * per_page]:
+        where = link(a.url) or plain(a.source, 80)
+        lines.append(clip(f"`{a.id}` **{plain(a.title, 120)}** · {a.chunks} passages\n{where}", 390))
+    embed.description = clip(
+        "\n".join(lines) or "No articles yet. Editors can add one with `/add`.", DESCRIPTION_MAX
+    )
+    embed.set_footer(text=f"Page {page + 1} of {pages}")
+    return embed
+
+
+def thread_name(question: str) -> str:
+    """Return a thread name (1-100 characters) made from a question."""
+    name = " ".join(question.split()) or "Question"
+    return clip(name, THREAD_NAME_MAX)
+
+
+def message_text(text: str) -> str:
+    """Clip plain message content to Discord's 2000 characters (never empty)."""
+    return clip(text, CONTENT_MAX) or "…"

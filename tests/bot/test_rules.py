@@ -1,0 +1,98 @@
+"""Bot rules that need no Discord: cooldowns, follow-ups, knowledge-base names, settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cooldowns import Cooldowns
+from bot.exts.mentions import is_follow_up, strip_mentions
+from bot.guilds import GuildConfig, GuildConfigs, kb_for
+from config.settings import Settings
+from retrieval.errors import RateLimited
+from retrieval.records import RecordStore
+from retrieval.store import ChromaStore, validate_kb_name
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_is_held_to_one_use_per_period() -> None:
+    clock = FakeClock()
+    cooldowns = Cooldowns(clock)
+    cooldowns.hit("ask", 1, 7, 5.0)
+    refused = 0
+    for _ in range(50):
+        clock.now += 0.05
+        try:
+            cooldowns.hit("ask", 1, 7, 5.0)
+        except RateLimited as exc:
+            refused += 1
+            assert "try /ask again in" in str(exc)
+    assert refused == 50
+
+
+def test_the_wait_is_told_in_whole_seconds() -> None:
+    clock = FakeClock()
+    cooldowns = Cooldowns(clock)
+    cooldowns.hit("add", 1, 7, 30.0)
+    clock.now += 10.2
+    with pytest.raises(RateLimited) as exc:
+        cooldowns.hit("add", 1, 7, 30.0)
+    assert exc.value.retry_after == 20
+    assert "20 s" in str(exc.value)
+
+
+def test_cooldowns_are_per_user_and_per_server() -> None:
+    cooldowns = Cooldowns(FakeClock())
+    cooldowns.hit("ask", 1, 7, 60)
+    cooldowns.hit("ask", 1, 8, 60)
+    cooldowns.hit("ask", 2, 7, 60)
+
+
+def test_a_cooldown_expires() -> None:
+    clock = FakeClock()
+    cooldowns = Cooldowns(clock)
+    cooldowns.hit("ask", 1, 7, 5)
+    clock.now += 5.01
+    cooldowns.hit("ask", 1, 7, 5)
+
+
+def test_zero_cooldown_never_refuses() -> None:
+    cooldowns = Cooldowns(FakeClock())
+    for _ in range(10):
+        cooldowns.hit("ask", 1, 7, 0)
+
+
+@pytest.mark.parametrize(
+    "text", ["and how long does it take?", "what about the speed", "Why?", "it is slow?"]
+)
+def test_short_or_leaning_questions_are_follow_ups(text: str) -> None:
+    assert is_follow_up(text)
+
+
+def test_a_full_new_question_is_not_a_follow_up() -> None:
+    assert not is_follow_up("Which Russian official accompanied Kim Jong Il on the 2001 trip to Moscow?")
+
+
+def test_the_bot_mention_is_removed_from_the_question() -> None:
+    assert strip_mentions("<@42> how fast is it? <@!42>", 42) == "how fast is it?"
+
+
+@pytest.mark.parametrize("guild_id", [1, 10**19, 1234567890123456789])
+def test_server_knowledge_bases_are_derived_from_the_id_alone(guild_id: int) -> None:
+    assert validate_kb_name(kb_for(guild_id)) == f"g{guild_id}"
+
+
+def test_server_settings_persist_in_chroma(settings: Settings) -> None:
+    store = ChromaStore.from_settings(settings)
+    configs = GuildConfigs(RecordStore(store, "guilds"))
+    assert configs.get(5) == GuildConfig()
+    configs.update(5, editor_role_id=99, answer_channels=(3, 4))
+    again = GuildConfigs(RecordStore(ChromaStore.from_settings(settings), "guilds"))
+    assert again.get(5) == GuildConfig(editor_role_id=99, answer_channels=(3, 4))
+    assert again.get(6) == GuildConfig()
