@@ -48,6 +48,9 @@ class CitebotBot(commands.Bot):
         **options: Any,
     ) -> None:
         content = settings.discord.message_content if message_content is None else message_content
+        if settings.discord.shard_count is not None:
+            options.setdefault("shard_count", settings.discord.shard_count)
+            options.setdefault("shard_id", settings.discord.shard_id)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=make_intents(content),
