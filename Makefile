@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.citebot-installed
 
-.PHONY: install demo test lint serve clean
+.PHONY: install demo test test-server lint serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The whole suite on the embedded store, then the store-level tests again on a real Chroma server.
 test: lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(MAKE) --no-print-directory test-server
+
+test-server: $(STAMP)
+	HF_HUB_OFFLINE=1 tools/with-chroma-server $(BIN)/python -m pytest -q -p no:cacheprovider -m chroma_server
 
 serve: $(STAMP)
 	$(BIN)/citebot serve

@@ -21,12 +21,19 @@ log = logging.getLogger(__name__)
 _META = "citebot-chunks.json"
 
 
+def _bm25s() -> Any:
+    """Import bm25s, undoing the DEBUG level it sets on its own logger at import."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class LexicalIndex:
     """A BM25 index (bm25s) over a fixed list of chunks."""
 
     def __init__(self, chunks: Sequence[StoredChunk], retriever: Any = None) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         self.chunks = list(chunks)
         if retriever is None:
             retriever = bm25s.BM25()
@@ -66,8 +73,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, directory: Path, token: str) -> LexicalIndex | None:
         """Read a saved index if it matches token; None if absent, stale or unreadable."""
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             payload = json.loads((directory / _META).read_text(encoding="utf-8"))
             if payload.get("token") != token:

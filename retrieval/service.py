@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrieval.answer import extract_answer
@@ -60,13 +61,16 @@ class CitebotService:
         with self._kbs_lock:
             kb = self._kbs.get(name)
             if kb is None:
-                index_dir = None
-                if not self.settings.chroma.url:
-                    index_dir = self.settings.data_dir / "bm25" / name
-                kb = KnowledgeBase(self.store.knowledge_base(name, self.embedder.name), index_dir)
+                kb = KnowledgeBase(self.store.knowledge_base(name, self.embedder.name), self.index_dir(name))
                 self._kbs[name] = kb
         kb.sync()
         return kb
+
+    def index_dir(self, name: str) -> Path:
+        """Return where the BM25 index of a knowledge base is cached (per store location)."""
+        url = self.settings.chroma.url
+        where = "local" if not url else "server-" + hashlib.sha256(url.encode()).hexdigest()[:12]
+        return self.settings.data_dir / "bm25" / where / name
 
     @property
     def fetcher(self) -> Fetcher:
@@ -129,8 +133,6 @@ class CitebotService:
         self, source: str, kb: str | None = None, title: str | None = None, added_by: str | None = None
     ) -> AddResult:
         """Fetch or read one source (URL or file path) and store it."""
-        from pathlib import Path
-
         from retrieval import ingest
 
         limits = self.settings.limits

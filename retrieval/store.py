@@ -64,10 +64,10 @@ def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
 class ChromaStore:
     """A Chroma client (embedded or server) holding any number of knowledge bases."""
 
-    def __init__(self, client: Any, location: str) -> None:
+    def __init__(self, client: Any, location: str, batch_size: int = 1000) -> None:
         self._client = client
         self.location = location
-        self._batch = min(1000, int(getattr(client, "get_max_batch_size", lambda: 1000)()))
+        self._batch = min(batch_size, int(getattr(client, "get_max_batch_size", lambda: batch_size)()))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChromaStore:
@@ -93,14 +93,14 @@ class ChromaStore:
                 raise StoreError(
                     f"cannot reach the Chroma server at {url} (CITEBOT_CHROMA__URL): {exc}"
                 ) from exc
-            return cls(client, url)
+            return cls(client, url, settings.chroma.batch_size)
         path = settings.data_dir / "chroma"
         try:
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-        return cls(client, str(path))
+        return cls(client, str(path), settings.chroma.batch_size)
 
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
@@ -231,6 +231,7 @@ class KBStore:
                 metadatas=metas[lo:hi],
                 documents=[c.text for c in chunks[lo:hi]],
             )
+            log.debug("stored chunks %d-%d of %d for %s", lo, min(hi, len(ids)), len(ids), article_id)
 
     def commit_article(self, info: ArticleInfo, version: str, text: str) -> None:
         """Make `version` of an article the visible one, in one record write."""

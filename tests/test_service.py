@@ -15,6 +15,8 @@ from retrieval.store import ChromaStore
 from tests.conftest import SEED_TEXT
 from tests.fakes import HashEmbedder
 
+pytestmark = pytest.mark.chroma_server
+
 ZEBRA = SourceDocument(
     text="Zebras are African equines with black and white stripes. Each zebra has a unique stripe pattern.",
     title="Zebras",
@@ -178,10 +180,8 @@ def test_bad_questions_are_refused(fake_service: CitebotService, question: str, 
 def test_a_corrupted_bm25_index_is_rebuilt_from_chroma(
     fake_service: CitebotService, settings: Settings
 ) -> None:
-    if settings.chroma.url:
-        pytest.skip("the BM25 index is kept in memory only in server mode")
     article = fake_service.add_document(ZEBRA).article
-    index_dir = settings.data_dir / "bm25" / "default"
+    index_dir = fake_service.index_dir("default")
     for path in index_dir.iterdir():
         path.write_bytes(b"\x00garbage")
     reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
@@ -192,10 +192,8 @@ def test_a_corrupted_bm25_index_is_rebuilt_from_chroma(
 def test_a_missing_bm25_index_is_rebuilt_from_chroma(
     fake_service: CitebotService, settings: Settings
 ) -> None:
-    if settings.chroma.url:
-        pytest.skip("the BM25 index is kept in memory only in server mode")
     article = fake_service.add_document(ZEBRA).article
-    shutil.rmtree(settings.data_dir / "bm25")
+    shutil.rmtree(fake_service.index_dir("default"))
     reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
     hits = reopened.kb().search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
     assert article.id in {h.article_id for h in hits}
