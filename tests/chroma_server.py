@@ -43,7 +43,7 @@ def chroma_server() -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)  # noqa: S310 - loopback only
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:

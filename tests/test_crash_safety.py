@@ -103,7 +103,7 @@ def test_concurrent_adds_to_one_knowledge_base_lose_and_duplicate_nothing(
     def add(doc: SourceDocument) -> None:
         try:
             fake_service.add_document(doc)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=add, args=(d,)) for d in docs + docs[:4]]
