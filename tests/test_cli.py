@@ -101,7 +101,11 @@ def test_add_a_directory_adds_each_supported_file(capsys: pytest.CaptureFixture[
         ("image.txt", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "PNG"),
         ("table.csv", b"a,b\n1,2\n", ".csv"),
         ("latin.txt", b"\xff\xfe\x00\x00\x81\x8d\x8f", "text"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj<<>>garbage", "PDF"),
+        ("script.html", b"<html><body><script>var a = 1;</script></body></html>", "no readable text"),
+        ("huge.txt", b"x" * 11_000_000, "limit"),
     ],
+    ids=["empty", "png-named-txt", "csv", "undecodable", "malformed-pdf", "all-script-html", "oversized"],
 )
 def test_bad_files_fail_with_a_message_and_store_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, content: bytes, problem: str
