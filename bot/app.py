@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 import yarl
 
@@ -14,6 +16,7 @@ from retrieval.errors import CitebotError
 
 if TYPE_CHECKING:
     from config.settings import Settings
+    from retrieval.service import CitebotService
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +35,36 @@ def _token(settings: Settings) -> str:
 
 
 def build_bot(
-    settings: Settings, *, serve: bool = True, message_content: bool | None = None, **options: Any
+    settings: Settings,
+    *,
+    serve: bool = True,
+    message_content: bool | None = None,
+    service_factory: Callable[[], CitebotService] | None = None,
+    **options: Any,
 ) -> CitebotBot:
     """Build the bot; with serve=True its service (model, store) is built in setup_hook."""
-    factory = None
-    if serve:
-        from retrieval.cli import build_service
+    if serve and service_factory is None:
+        service_factory = _service_once(settings)
+    return CitebotBot(
+        settings,
+        service_factory=service_factory if serve else None,
+        message_content=message_content,
+        **options,
+    )
 
-        def factory() -> Any:
-            return build_service(settings)
 
-    return CitebotBot(settings, service_factory=factory, message_content=message_content, **options)
+def _service_once(settings: Settings) -> Callable[[], CitebotService]:
+    """Return a factory that builds the service (loads the model) on its first call only."""
+    built: list[CitebotService] = []
+
+    def factory() -> CitebotService:
+        if not built:
+            from retrieval.cli import build_service
+
+            built.append(build_service(settings))
+        return built[0]
+
+    return factory
 
 
 async def serve(settings: Settings, **options: Any) -> None:
@@ -50,8 +72,9 @@ async def serve(settings: Settings, **options: Any) -> None:
     token = _token(settings)
     point_at(settings)
     content = settings.discord.message_content
+    factory = _service_once(settings)  # a retry without message content keeps the loaded model
     while True:
-        bot = build_bot(settings, message_content=content, **options)
+        bot = build_bot(settings, message_content=content, service_factory=factory, **options)
         try:
             async with bot:
                 await bot.start(token)
@@ -60,6 +83,8 @@ async def serve(settings: Settings, **options: Any) -> None:
             raise CitebotError(
                 "Discord rejected the bot token (DISCORD_TOKEN); check it in the developer portal"
             ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _unreachable(settings, exc) from exc
         except discord.PrivilegedIntentsRequired:
             if not content:
                 raise
@@ -88,7 +113,15 @@ async def sync(settings: Settings, guild_id: int | None) -> list[str]:
         ) from exc
     except discord.HTTPException as exc:
         raise CitebotError(f"Discord refused the commands: {exc.text or exc}") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise _unreachable(settings, exc) from exc
     return [c.name for c in synced]
+
+
+def _unreachable(settings: Settings, exc: aiohttp.ClientConnectorError) -> CitebotError:
+    return CitebotError(
+        f"cannot reach Discord at {settings.discord.api_base} (CITEBOT_DISCORD__API_BASE): {exc.os_error}"
+    )
 
 
 def run_serve(settings: Settings) -> int:

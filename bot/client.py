@@ -47,6 +47,8 @@ class CitebotBot(commands.Bot):
         message_content: bool | None = None,
         **options: Any,
     ) -> None:
+        # citebot never joins voice: spare operators discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         content = settings.discord.message_content if message_content is None else message_content
         if settings.discord.shard_count is not None:
             options.setdefault("shard_count", settings.discord.shard_count)

@@ -84,7 +84,9 @@ def answer_embed(answer: Answer, *, asked_by: str | None = None, start_at: int =
     """Build the embed for an answer: question, answer, numbered quoted sources, footer."""
     colour = discord.Colour.light_grey() if answer.abstained else discord.Colour.blurple()
     embed = discord.Embed(title=plain(answer.question, TITLE_MAX), colour=colour)
-    if answer.abstained:
+    if start_at:
+        embed.description = f"Further passages for this question (sources {start_at + 1} and on)."
+    elif answer.abstained:
         embed.description = clip(
             "I couldn't find that in the articles of this server. "
             "Editors can add articles with `/add`; `/sources` lists what I know.",
@@ -102,9 +104,10 @@ def answer_embed(answer: Answer, *, asked_by: str | None = None, start_at: int =
         embed.add_field(name=name, value=value, inline=False)
     seconds = answer.timings_ms.get("total", 0.0) / 1000
     who = f"Asked by {asked_by} · " if asked_by else ""
+    searched = count(answer.articles_searched, "article")
     embed.set_footer(
         text=clip(
-            f"{who}Searched {answer.articles_searched} articles in {seconds:.2f} s · {answer.answered_by}",
+            f"{who}Searched {searched} in {seconds:.2f} s · {answer.answered_by}",
             FOOTER_MAX,
         )
     )
@@ -139,12 +142,17 @@ def articles_page(articles: Sequence[ArticleInfo], page: int, per_page: int = 10
     lines = []
     for a in articles[page * per_page : (page + 1) * per_page]:
         where = link(a.url) or plain(a.source, 80)
-        lines.append(clip(f"`{a.id}` **{plain(a.title, 120)}** · {a.chunks} passages\n{where}", 390))
+        lines.append(clip(f"`{a.id}` **{plain(a.title, 120)}** · {count(a.chunks, 'passage')}\n{where}", 390))
     embed.description = clip(
         "\n".join(lines) or "No articles yet. Editors can add one with `/add`.", DESCRIPTION_MAX
     )
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed
+
+
+def count(n: int, noun: str) -> str:
+    """Return "1 passage", "2 passages"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def thread_name(question: str) -> str:

@@ -31,6 +31,8 @@ async def reply(
     if not interaction.response.is_done():
         await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
     elif not interaction.is_expired():
+        if ephemeral:
+            await _drop_public_placeholder(interaction)
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     elif interaction.channel is not None and isinstance(interaction.channel, discord.abc.Messageable):
         # The 15-minute token is gone: a plain channel message is the only way left.
@@ -38,3 +40,15 @@ async def reply(
             log.info("dropping an ephemeral reply: interaction %s expired", interaction.id)
             return
         await interaction.channel.send(**kwargs)
+
+
+async def _drop_public_placeholder(interaction: discord.Interaction[Any]) -> None:
+    """Delete a public "is thinking…" message: the first followup would fill it, and stay public."""
+    if interaction.response.type is not discord.InteractionResponseType.deferred_channel_message:
+        return
+    try:
+        original = await interaction.original_response()
+        if original.flags.loading and not original.flags.ephemeral:
+            await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.debug("could not check the deferred response of interaction %s", interaction.id)

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.exts.ask import guarded
 from bot.guilds import guild_id_of, is_editor, kb_for
-from bot.render import articles_page, plain
+from bot.render import articles_page, count, plain
 from bot.replies import reply
 from retrieval import ingest
 from retrieval.errors import InvalidInput, PermissionDenied, TooLarge
@@ -41,11 +41,35 @@ def describe(result: AddResult) -> str:
     if result.status == "unchanged":
         return f"**{title}** (`{a.id}`) has not changed since it was added."
     verb = "Updated" if result.status == "updated" else "Added"
-    return f"{verb} **{title}** (`{a.id}`): {a.chunks} passages."
+    return f"{verb} **{title}** (`{a.id}`): {count(a.chunks, 'passage')}."
 
 
-class ConfirmView(discord.ui.View):
+class ExpiringView(discord.ui.View):
+    """Buttons that are taken off their message when they stop working, so no click goes unanswered."""
+
+    expired_text: str | None = None
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.origin: discord.Interaction[CitebotBot] | None = None
+
+    async def on_timeout(self) -> None:
+        """Remove the buttons from the message (its interaction token outlives the view)."""
+        if self.origin is None or self.origin.is_expired():
+            return
+        changes: dict[str, Any] = {"view": None}
+        if self.expired_text:
+            changes["content"] = self.expired_text
+        try:
+            await self.origin.edit_original_response(**changes)
+        except discord.HTTPException:
+            log.info("could not remove expired buttons of interaction %s", self.origin.id)
+
+
+class ConfirmView(ExpiringView):
     """Confirm or cancel a destructive action; only its author, still an editor, may confirm."""
+
+    expired_text = "This confirmation expired; run the command again."
 
     def __init__(self, author_id: int, action: Any, timeout: float = 120.0) -> None:
         super().__init__(timeout=timeout)
@@ -81,7 +105,7 @@ class ConfirmView(discord.ui.View):
         await interaction.response.edit_message(content="Cancelled.", view=None)
 
 
-class PageView(discord.ui.View):
+class PageView(ExpiringView):
     """Previous/next buttons over the article list."""
 
     def __init__(self, articles: list[Any], author_id: int) -> None:
@@ -175,6 +199,8 @@ class Articles(commands.Cog):
         articles = await self.bot.service.list_articles(kb)
         view = PageView(articles, interaction.user.id) if len(articles) > 10 else None
         await reply(interaction, embed=articles_page(articles, 0), view=view, ephemeral=True)
+        if view is not None:
+            view.origin = interaction
 
     async def _article_choices(
         self, interaction: discord.Interaction[CitebotBot], current: str
@@ -240,6 +266,7 @@ class Articles(commands.Cog):
             view=view,
             ephemeral=True,
         )
+        view.origin = interaction
 
 
 async def setup(bot: CitebotBot) -> None:

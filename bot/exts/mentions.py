@@ -80,6 +80,7 @@ class Mentions(commands.Cog):
     ) -> None:
         bot = self.bot
         bot.cooldown("ask", guild_id, message.author.id)
+        question = bot.service.service.validate_question(question)  # refuse before opening a thread
         channel: discord.abc.Messageable = message.channel
         context = None
         thread = message.channel

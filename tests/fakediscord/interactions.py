@@ -175,7 +175,7 @@ class InteractionRoutesMixin(WorldMixin):
         self.check_files(files)
         check_message(body, files=len(files)).raise_if_any()
         original = handle.original
-        if handle.response_type == 5 and original is not None and original.loading:
+        if handle.response_type == 5 and original is not None and original.loading and not original.deleted:
             if (body.get("flags") or 0) & EPHEMERAL and not original.ephemeral:
                 detail = (
                     f"{handle.name}: first followup asked for ephemeral after a public defer; it is public"

@@ -1,0 +1,85 @@
+"""/citebot settings end to end: editor role, answer channels, cooldowns."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, embed_of
+
+pytestmark = pytest.mark.model
+
+NOT_MANAGER = "Only people with Manage Server can change citebot's settings."
+
+
+async def test_a_member_with_the_editor_role_can_add_once_it_is_set(world: World) -> None:
+    librarians = world.fake.create_role(world.guild, "Librarians")
+    lib = world.fake.add_member(world.guild, "lib", roles=[librarians])
+    await world.fake.flush()
+    before = await world.add_text("The archive opens at nine.", title="Opening hours", user=lib)
+    assert before.original is not None and before.original.content.startswith("Only people with Manage")
+
+    saved = await world.run("citebot settings editor-role", {"role": librarians})
+
+    assert saved.ephemeral and saved.original is not None
+    assert saved.original.content.startswith(f"Saved.\n**Editor role:** <@&{librarians.id}>")
+    assert not saved.original.pinging
+    after = await world.add_text("The archive opens at nine.", title="Opening hours", user=lib)
+    assert after.original is not None and after.original.content.startswith("Added **Opening hours**")
+    world.fake.assert_no_violations()
+
+
+async def test_non_managers_cannot_change_settings(world: World) -> None:
+    librarians = world.fake.create_role(world.guild, "Librarians")
+    await world.run("citebot settings editor-role", {"role": librarians})
+    lib = world.fake.add_member(world.guild, "lib", roles=[librarians])  # an editor, not a manager
+    await world.fake.flush()
+
+    attempts = [
+        await world.run("citebot settings editor-role", {}, user=world.member),
+        await world.run("citebot settings cooldown", {"command": "ask", "seconds": 0}, user=lib),
+        await world.run(
+            "citebot settings answer-channel", {"channel": world.channel, "enabled": True}, user=lib
+        ),
+    ]
+
+    for refused in attempts:
+        assert refused.ephemeral and refused.original is not None
+        assert refused.original.content == NOT_MANAGER
+    config = await world.bot.guild_config(world.guild.id)
+    assert config.editor_role_id == librarians.id and config.answer_channels == ()
+    shown = await world.run("citebot settings show", user=world.member)
+    assert shown.original is not None and "**Editor role:** <@&" in shown.original.content
+    world.fake.assert_no_violations()
+
+
+async def test_answer_channel_answers_every_message_without_a_mention(world: World) -> None:
+    desk = world.fake.create_channel(world.guild, "ask-here")
+    await world.fake.flush()
+    saved = await world.run("citebot settings answer-channel", {"channel": desk, "enabled": True})
+    assert saved.original is not None and f"<#{desk.id}>" in saved.original.content
+
+    waiting = asyncio.ensure_future(world.fake.wait_for_message(channel=desk, timeout=ANSWER_TIMEOUT))
+    await asyncio.sleep(0)
+    question = await world.fake.send_message(desk, world.member, KIM_QUESTION)
+    answer = await waiting
+
+    assert embed_of(answer)["title"] == KIM_QUESTION
+    assert answer.reference is not None and answer.reference["message_id"] == str(question.id)
+    assert not answer.pinging
+    assert not [c for c in world.fake.channels.values() if c.parent_id == desk.id], "no thread inline"
+    world.fake.assert_no_violations()
+
+
+async def test_server_cooldown_setting_refuses_a_quick_second_ask(world: World) -> None:
+    saved = await world.run("citebot settings cooldown", {"command": "ask", "seconds": 60})
+    assert saved.original is not None and "/ask 60 s" in saved.original.content
+
+    await world.ask(KIM_QUESTION, user=world.member)
+    again = await world.ask(KIM_QUESTION, user=world.member)
+
+    assert again.ephemeral and again.original is not None
+    assert re.fullmatch(r"You're going a bit fast: try /ask again in (59|60) s\.", again.original.content)
+    world.fake.assert_no_violations()
