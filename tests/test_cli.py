@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from tests.proc import run_citebot
 
 pytestmark = pytest.mark.model
 
@@ -158,16 +158,8 @@ def test_articles_survive_a_new_process(tmp_path: Path) -> None:
     env = {**os.environ, "CITEBOT_DATA_DIR": str(tmp_path / "shared")}
     note = tmp_path / "note.txt"
     note.write_text("The lighthouse keeper feeds the cat every morning at six.", encoding="utf-8")
-    exe = [sys.executable, "-m", "bot.cli"]
-    subprocess.run([*exe, "add", str(note)], env=env, check=True, capture_output=True, timeout=120)
-    done = subprocess.run(
-        [*exe, "ask", "When does the keeper feed the cat?", "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    assert run_citebot(env, "add", str(note)).returncode == 0
+    done = run_citebot(env, "ask", "When does the keeper feed the cat?", "--json")
     answer = json.loads(done.stdout)
     assert "six" in answer["answer"]
     assert answer["citations"][0]["title"] == "note"

@@ -15,6 +15,7 @@ import pytest
 
 from retrieval.models import SourceDocument
 from retrieval.service import CitebotService
+from tests.proc import run_citebot
 
 SENTENCES = [
     "The glacier {n} retreated by {m} metres last year.",
@@ -28,14 +29,7 @@ def _big_article(sentences: int) -> str:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_citebot(env, *args)
 
 
 @pytest.mark.model

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.service import CitebotService
 from retrieval.store import ChromaStore
 from tests.chroma_server import chroma_server
+from tests.proc import run_citebot
 
 pytestmark = [pytest.mark.model, pytest.mark.chroma_server]
 
@@ -35,14 +35,7 @@ def _cli(url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[st
         "CITEBOT_DATA_DIR": str(data_dir),
         "CITEBOT_KB": "shared",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_citebot(env, *args)
 
 
 def test_another_process_adding_and_removing_is_seen_by_the_next_ask(
