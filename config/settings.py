@@ -50,6 +50,7 @@ class ChromaSettings(BaseModel):
     url: str | None = Field(
         None, description="http(s)://host:port of a `chroma run` server; unset: embedded."
     )
+    batch_size: int = Field(1000, ge=1, le=5000, description="Records written to Chroma per request.")
 
     @field_validator("url")
     @classmethod
@@ -69,18 +70,23 @@ class SearchSettings(BaseModel):
         30, ge=1, le=500, description="Candidates taken from each retriever before fusion."
     )
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    fusion: Literal["score", "rrf"] = Field(
+        "score", description="score: weighted cosine + weighted BM25/best BM25; rrf: reciprocal rank fusion."
+    )
     rrf_k: int = Field(60, ge=1, le=1000)
     dense_weight: float = Field(1.0, ge=0.0, le=10.0)
-    bm25_weight: float = Field(1.0, ge=0.0, le=10.0)
+    bm25_weight: float = Field(0.7, ge=0.0, le=10.0)
 
 
 class AnswerSettings(BaseModel):
     """How the extractive answer is chosen and when citebot abstains."""
 
     max_sentences: int = Field(2, ge=1, le=5)
-    min_dense_score: float = Field(0.25, ge=-1.0, le=1.0, description="Abstain below this cosine similarity.")
+    min_dense_score: float = Field(
+        0.6, gt=0.0, le=2.0, description="Abstain when best cosine/this + term overlap/min_overlap < 1."
+    )
     min_overlap: float = Field(
-        0.2, ge=0.0, le=1.0, description="Abstain below this share of question terms found."
+        1.0, gt=0.0, le=5.0, description="Weighted share of question terms that alone would answer."
     )
 
 
@@ -117,6 +123,20 @@ class DiscordSettings(BaseModel):
     seed_new_guilds: bool = Field(True, description="Give each new server the shipped seed articles.")
     ask_cooldown: float = Field(5.0, ge=0, le=3600, description="Seconds between /ask per user.")
     add_cooldown: float = Field(30.0, ge=0, le=86400, description="Seconds between /add per user.")
+    shard_count: int | None = Field(
+        None, ge=1, le=100_000, description="Total shards, when running one process per shard."
+    )
+    shard_id: int | None = Field(
+        None, ge=0, le=100_000, description="This process's shard (0-based), with shard_count."
+    )
+
+    @model_validator(mode="after")
+    def _shards_together(self) -> DiscordSettings:
+        if (self.shard_id is None) != (self.shard_count is None):
+            raise ValueError("discord.shard_id and discord.shard_count go together")
+        if self.shard_id is not None and self.shard_count is not None and self.shard_id >= self.shard_count:
+            raise ValueError("discord.shard_id must be below discord.shard_count")
+        return self
 
 
 class LLMSettings(BaseModel):

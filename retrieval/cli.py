@@ -70,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_eval)
 
+    p = sub.add_parser("bench", help="measure ingest rate, ask latency, memory and cold start")
+    p.add_argument("--chunks", default="1000,10000,100000", help="corpus sizes, comma-separated")
+    p.add_argument("--articles", type=Path, help="articles.jsonl (default: ../shared/eval/xquad-articles)")
+    p.add_argument("--questions", type=int, default=50, help="dev questions timed per size")
+    p.add_argument("--embed-limit", type=int, default=2000, help="embed for real up to this many chunks")
+    p.add_argument("--ingest-chunks", type=int, help="chunks for the ingest rate (default: embed limit)")
+    p.add_argument("--cold-runs", type=int, default=3, help="cold-start runs (median)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_bench)
+
     for register in EXTRA_COMMANDS:
         register(sub)
     return parser
@@ -214,8 +224,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate on a question set, in a fresh temporary knowledge base."""
     import tempfile
 
+    import bm25s  # noqa: F401 - it sets its own logger to DEBUG on import: quiet it before ingesting
+
     from retrieval import evaluation
 
+    logging.getLogger("bm25s").setLevel(max(logging.WARNING, logging.getLogger().level))
     articles = evaluation.load_articles(args.articles)
     questions = evaluation.load_questions(args.questions, args.split)
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
@@ -226,6 +239,32 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         )
         report, _ = evaluation.run(build_service(local), articles, questions, args.withhold)
     print(json.dumps(report.to_json()) if args.json else report.table())
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """Measure performance at the given corpus sizes, in temporary data dirs."""
+    from retrieval import bench
+
+    try:
+        sizes = [int(x) for x in args.chunks.split(",") if x.strip()]
+    except ValueError as exc:
+        raise CitebotError(f"--chunks takes sizes like 1000,10000: {exc}") from exc
+    if not sizes or min(sizes) < 1 or args.questions < 1 or args.embed_limit < 1:
+        raise CitebotError("--chunks, --questions and --embed-limit must be positive")
+    articles = args.articles or bench.default_articles()
+    say = None if args.json else (lambda msg: print(f"citebot bench: {msg}", file=sys.stderr, flush=True))
+    ingest = args.ingest_chunks or args.embed_limit
+    report = bench.run(
+        sizes,
+        articles,
+        questions=args.questions,
+        embed_limit=args.embed_limit,
+        ingest_chunks=ingest,
+        cold_runs=max(1, args.cold_runs),
+        progress=say,
+    )
+    print(json.dumps(report) if args.json else bench.table(report))
     return 0
 
 

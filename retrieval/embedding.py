@@ -8,7 +8,6 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from retrieval.errors import CitebotError
 
@@ -20,8 +19,12 @@ log = logging.getLogger(__name__)
 _PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
-class Embedder(Embeddings):
-    """An embedding model: unit-length float32 vectors for documents and queries."""
+class Embedder:
+    """An embedding model: unit-length float32 vectors for documents and queries.
+
+    It implements LangChain's `Embeddings` interface and is registered as one on first
+    use: importing langchain_core costs about half a second, kept off the start-up path.
+    """
 
     name: str
     dimension: int
@@ -67,7 +70,10 @@ class SentenceTransformerEmbedder(Embedder):
                 return
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            from langchain_core.embeddings import Embeddings
             from sentence_transformers import SentenceTransformer
+
+            Embeddings.register(Embedder)
 
             path = resolve_model(self.name)
             log.info("loading embedding model %s", self.name)

@@ -29,11 +29,12 @@ class KnowledgeBase:
         self._token: str | None = None
         self.articles: dict[str, ArticleInfo] = {}
         self._versions: dict[str, str] = {}
-        self._lexical = LexicalIndex([])
+        self._lexical: LexicalIndex | None = None
+        self._lexical_token: str | None = None
         self.write_lock = threading.Lock()
 
     def sync(self) -> None:
-        """Reload the article list and BM25 index if another writer changed the store."""
+        """Reload the article list if another writer changed the store (BM25 follows lazily)."""
         token = self.store.token()
         if token == self._token:
             return
@@ -42,56 +43,72 @@ class KnowledgeBase:
             if token == self._token:
                 return
             registry = self.store.articles()
-            versions = {aid: version for aid, (_, version) in registry.items()}
-            lexical = self._load_index(token)
-            if lexical is None:
-                live = [c for c in self.store.iter_chunks() if versions.get(c.article_id) == c.version]
-                live.sort(key=lambda c: (c.article_id, c.start))
-                lexical = LexicalIndex(live)
-                if self._index_dir is not None:
-                    try:
-                        lexical.save(self._index_dir, token)
-                    except OSError as exc:
-                        log.warning("could not save the BM25 index to %s: %s", self._index_dir, exc)
             self.articles = {aid: info for aid, (info, _) in registry.items()}
-            self._versions = versions
-            self._lexical = lexical
+            self._versions = {aid: version for aid, (_, version) in registry.items()}
             self._token = token
-            log.debug("kb %s: %d articles, %d chunks", self.store.name, len(versions), len(lexical.chunks))
+            log.debug("kb %s: %d articles", self.store.name, len(self._versions))
+
+    def lexical(self) -> LexicalIndex:
+        """Return the BM25 index of the visible chunks, loading or rebuilding it if stale."""
+        # Built on first use after a change, not per add: bulk ingestion stays linear.
+        with self._lock:
+            if self._lexical is None or self._lexical_token != self._token:
+                token = self._token or ""
+                lexical = self._load_index(token)
+                if lexical is None:
+                    versions = self._versions
+                    live = [c for c in self.store.iter_chunks() if versions.get(c.article_id) == c.version]
+                    live.sort(key=lambda c: (c.article_id, c.start))
+                    lexical = LexicalIndex(live)
+                    if self._index_dir is not None:
+                        try:
+                            lexical.save(self._index_dir, token)
+                        except OSError as exc:
+                            log.warning("could not save the BM25 index to %s: %s", self._index_dir, exc)
+                self._lexical, self._lexical_token = lexical, token
+                log.debug("kb %s: BM25 over %d chunks", self.store.name, len(lexical.chunks))
+            return self._lexical
 
     def _load_index(self, token: str) -> LexicalIndex | None:
         if self._index_dir is None:
             return None
         return LexicalIndex.load(self._index_dir, token)
 
+    def _fill_dense(self, scores: dict[str, float | None], ids: list[str], vector: np.ndarray) -> None:
+        """Fill in the cosine similarity of chunks the dense retriever did not return."""
+        for cid, emb in self.store.embeddings(ids).items():
+            scores[cid] = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
+
     def is_live(self, chunk: StoredChunk) -> bool:
         """Tell whether a chunk belongs to the visible version of its article."""
         return self._versions.get(chunk.article_id) == chunk.version
 
-    def search(self, query: str, vector: np.ndarray | None, settings: SearchSettings, k: int) -> list[Passage]:
+    def search(
+        self, query: str, vector: np.ndarray | None, settings: SearchSettings, k: int
+    ) -> list[Passage]:
         """Return the k best passages for a query by the configured mode."""
         n = max(settings.candidates, k)
         dense: list[StoredChunk] = []
         if settings.mode != "bm25" and vector is not None:
             # Over-fetch: chunks of versions not (or no longer) visible are dropped here.
             dense = [c for c in self.store.query(vector, n + 10) if self.is_live(c)][:n]
-        lexical = self._lexical.search(query, n) if settings.mode != "dense" else []
-        fused: dict[str, float] = {}
-        chunks: dict[str, StoredChunk] = {}
-        bm25: dict[str, float] = {}
-        for rank, chunk in enumerate(dense):
-            fused[chunk.id] = fused.get(chunk.id, 0.0) + settings.dense_weight / (settings.rrf_k + rank + 1)
-            chunks[chunk.id] = chunk
-        for rank, (chunk, score) in enumerate(lexical):
-            fused[chunk.id] = fused.get(chunk.id, 0.0) + settings.bm25_weight / (settings.rrf_k + rank + 1)
+        lexical = self.lexical().search(query, n) if settings.mode != "dense" else []
+        chunks: dict[str, StoredChunk] = {c.id: c for c in dense}
+        for chunk, _ in lexical:
             chunks.setdefault(chunk.id, chunk)
-            bm25[chunk.id] = score
-        best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
-        dense_scores = {c.id: c.dense for c in dense}
-        missing = [cid for cid in best if dense_scores.get(cid) is None]
-        if missing and vector is not None:
-            for cid, emb in self.store.embeddings(missing).items():
-                dense_scores[cid] = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
+        bm25 = {chunk.id: score for chunk, score in lexical}
+        dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
+        if settings.fusion == "rrf":
+            fused = _rrf(dense, [c for c, _ in lexical], settings)
+        else:
+            if vector is not None:
+                self._fill_dense(
+                    dense_scores, [cid for cid in chunks if dense_scores.get(cid) is None], vector
+                )
+            fused = _score_fusion(dense_scores, bm25, settings)
+        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        if vector is not None:
+            self._fill_dense(dense_scores, [cid for cid in best if dense_scores.get(cid) is None], vector)
         passages = []
         for cid in best:
             chunk = chunks[cid]
@@ -111,3 +128,24 @@ class KnowledgeBase:
                 )
             )
         return passages
+
+
+def _rrf(dense: list[StoredChunk], lexical: list[StoredChunk], settings: SearchSettings) -> dict[str, float]:
+    """Fuse two rankings by weighted reciprocal rank."""
+    fused: dict[str, float] = {}
+    for weight, ranking in ((settings.dense_weight, dense), (settings.bm25_weight, lexical)):
+        for rank, chunk in enumerate(ranking):
+            fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (settings.rrf_k + rank + 1)
+    return fused
+
+
+def _score_fusion(
+    dense: dict[str, float | None], bm25: dict[str, float], settings: SearchSettings
+) -> dict[str, float]:
+    """Fuse scores: weighted cosine plus weighted BM25 divided by the query's best BM25."""
+    top = max(bm25.values(), default=0.0) or 1.0
+    ids = set(dense) | set(bm25)
+    return {
+        cid: settings.dense_weight * (dense.get(cid) or 0.0) + settings.bm25_weight * bm25.get(cid, 0.0) / top
+        for cid in ids
+    }

@@ -7,12 +7,12 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from retrieval.answer import extract_answer
 from retrieval.chunking import chunk_text
@@ -22,7 +22,10 @@ from retrieval.search import KnowledgeBase
 from retrieval.store import ChromaStore, validate_kb_name
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from config.settings import Settings
+    from retrieval.chunking import Chunk
     from retrieval.embedding import Embedder
     from retrieval.fetch import Fetcher
 
@@ -86,48 +89,93 @@ class CitebotService:
         self, doc: SourceDocument, kb: str | None = None, added_by: str | None = None
     ) -> AddResult:
         """Store one document, or recognise it as already present or changed."""
+        return self.add_documents([doc], kb, added_by)[0]
+
+    def add_documents(
+        self, docs: Sequence[SourceDocument], kb: str | None = None, added_by: str | None = None
+    ) -> list[AddResult]:
+        """Store documents, embedding their chunks in shared batches and indexing BM25 once."""
         base = self.kb(kb)
-        digest = content_hash(doc.text)
-        article_id = article_id_for(doc)
-        existing = base.articles.get(article_id)
-        if existing and existing.content_hash == digest:
-            return AddResult(existing, "already present")
-        if existing is None:
-            same = next((a for a in base.articles.values() if a.content_hash == digest), None)
+        results: list[AddResult | None] = [None] * len(docs)
+        pending: list[_Planned] = []
+        # What this call commits is tracked here: reloading the registry after every batch
+        # would cost O(articles) each time (see docs/performance.md).
+        by_id = dict(base.articles)
+        by_hash = {a.content_hash: a for a in by_id.values()}
+        # Encoding many short documents one by one wastes most of the model's time on
+        # tiny batches; several documents share one call, then are stored together.
+        flush_at = 4 * self.settings.embedding.batch_size
+        for i, doc in enumerate(docs):
+            digest, article_id = content_hash(doc.text), article_id_for(doc)
+            if any(p.digest == digest or p.article_id == article_id for p in pending):
+                self._commit(base, pending, results, added_by, (by_id, by_hash))
+            existing = by_id.get(article_id)
+            same = existing if existing and existing.content_hash == digest else None
+            if existing is None:
+                same = by_hash.get(digest)
             if same is not None:
-                return AddResult(same, "already present")
-        chunks = chunk_text(doc.text, self.settings.chunk.size, self.settings.chunk.overlap)
-        prefix = f"{doc.title}\n" if self.settings.chunk.title_in_embedding else ""
-        vectors = self.embedder.encode([prefix + c.text for c in chunks])
-        version = digest[:16]
-        info = ArticleInfo(
-            id=article_id,
-            title=doc.title,
-            source=doc.source,
-            url=doc.url,
-            author=doc.author,
-            date=doc.date,
-            added_by=added_by if existing is None else existing.added_by,
-            added_at=datetime.now(UTC).isoformat(timespec="seconds")
-            if existing is None
-            else existing.added_at,
-            content_hash=digest,
-            chunks=len(chunks),
-            chars=len(doc.text),
-        )
-        with base.write_lock:
-            base.store.put_chunks(article_id, version, chunks, vectors)
-            base.store.commit_article(info, version, doc.text)
-            base.store.delete_chunks(article_id, keep_version=version)
+                results[i] = AddResult(same, "already present")
+                continue
+            chunks = chunk_text(doc.text, self.settings.chunk.size, self.settings.chunk.overlap)
+            pending.append(_Planned(i, doc, digest, article_id, existing, chunks))
+            if sum(len(p.chunks) for p in pending) >= flush_at:
+                self._commit(base, pending, results, added_by, (by_id, by_hash))
+        self._commit(base, pending, results, added_by, (by_id, by_hash))
         base.sync()
-        log.info(
-            "kb %s: %s %s (%d chunks)",
-            base.store.name,
-            "updated" if existing else "added",
-            article_id,
-            len(chunks),
-        )
-        return AddResult(info, "updated" if existing else "added")
+        base.lexical()  # rebuild and save the BM25 index once, not once per document
+        return [r for r in results if r is not None]
+
+    def _commit(
+        self,
+        base: KnowledgeBase,
+        pending: list[_Planned],
+        results: list[AddResult | None],
+        added_by: str | None,
+        seen: tuple[dict[str, ArticleInfo], dict[str, ArticleInfo]],
+    ) -> None:
+        """Embed the pending documents' chunks in one call, then store and commit them together."""
+        if not pending:
+            return
+        title = self.settings.chunk.title_in_embedding
+        texts = [(f"{p.doc.title}\n" if title else "") + c.text for p in pending for c in p.chunks]
+        vectors = self.embedder.encode(texts)
+        offset = 0
+        writes: list[tuple[ArticleInfo, _Planned, np.ndarray]] = []
+        for p in pending:
+            doc, existing = p.doc, p.existing
+            info = ArticleInfo(
+                id=p.article_id,
+                title=doc.title,
+                source=doc.source,
+                url=doc.url,
+                author=doc.author,
+                date=doc.date,
+                added_by=added_by if existing is None else existing.added_by,
+                added_at=datetime.now(UTC).isoformat(timespec="seconds")
+                if existing is None
+                else existing.added_at,
+                content_hash=p.digest,
+                chunks=len(p.chunks),
+                chars=len(doc.text),
+            )
+            writes.append((info, p, vectors[offset : offset + len(p.chunks)]))
+            offset += len(p.chunks)
+        # Chunks first, then every record with the new token in one request, then the old
+        # versions' chunks: each article still becomes visible only once its chunks are stored.
+        with base.write_lock:
+            base.store.put_many([(p.article_id, p.digest[:16], p.chunks, v) for _, p, v in writes])
+            base.store.commit_articles([(info, p.digest[:16], p.doc.text) for info, p, _ in writes])
+            for _, p, _ in writes:
+                base.store.delete_chunks(p.article_id, keep_version=p.digest[:16])
+        for info, p, _ in writes:
+            status: Literal["added", "updated"] = "updated" if p.existing else "added"
+            log.info("kb %s: %s %s (%d chunks)", base.store.name, status, p.article_id, info.chunks)
+            results[p.index] = AddResult(info, status)
+            old = seen[1].get(p.existing.content_hash) if p.existing else None
+            if old is not None and old.id == info.id:
+                del seen[1][old.content_hash]  # the old text is no longer stored
+            seen[0][info.id] = seen[1][info.content_hash] = info
+        pending.clear()
 
     def add_source(
         self, source: str, kb: str | None = None, title: str | None = None, added_by: str | None = None
@@ -146,11 +194,9 @@ class CitebotService:
         self, kb: str | None = None, progress: Callable[[AddResult], None] | None = None
     ) -> list[AddResult]:
         """Add the shipped seed articles to a knowledge base."""
-        results = []
-        for doc in load_seeds(self.settings):
-            result = self.add_document(doc, kb, added_by="citebot")
-            results.append(result)
-            if progress:
+        results = self.add_documents(load_seeds(self.settings), kb, added_by="citebot")
+        if progress is not None:
+            for result in results:
                 progress(result)
         return results
 
@@ -240,6 +286,18 @@ class CitebotService:
         if result.status == "already present":
             return replace(result, status="unchanged")
         return result
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A document waiting for its chunks to be embedded."""
+
+    index: int
+    doc: SourceDocument
+    digest: str
+    article_id: str
+    existing: ArticleInfo | None
+    chunks: list[Chunk]
 
 
 def load_seeds(settings: Settings) -> list[SourceDocument]:

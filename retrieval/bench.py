@@ -1,0 +1,480 @@
+"""`citebot bench`: ingest rate, ask latency, memory and cold start at several corpus sizes.
+
+Each size is built and then measured in fresh subprocesses (`python -m retrieval.bench
+WORKER SPEC`), so peak memory is per size and per phase. Past `embed_limit` chunks the store
+is filled with perturbed copies of real embeddings, and the output says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from retrieval.errors import CitebotError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from config.settings import Settings
+    from retrieval.models import SourceDocument
+    from retrieval.service import CitebotService
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_FILE = ROOT / "seeds" / "kim-jong-un-armored-train.txt"
+SEED_QUESTIONS = ["How fast is Kim's train?", "Why does Kim Jong Un travel by train?"]
+KB = "bench"
+
+
+def default_articles() -> Path | None:
+    """Return the xquad-articles file next to the repository, if it is there."""
+    path = ROOT.parent / "shared" / "eval" / "xquad-articles" / "articles.jsonl"
+    return path if path.is_file() else None
+
+
+def load_sources(articles: Path | None) -> list[tuple[str, str]]:
+    """Return (title, text) of the seed article and of every article in articles.jsonl."""
+    sources = [("Kim Jong Un's armored train", SEED_FILE.read_text(encoding="utf-8"))]
+    if articles is not None:
+        with articles.open(encoding="utf-8") as fh:
+            sources += [(row["title"], row["text"]) for row in map(json.loads, fh) if row.get("text")]
+    return sources
+
+
+def load_questions(articles: Path | None, count: int) -> list[str]:
+    """Return up to count dev questions of the set next to articles.jsonl (seed ones if none)."""
+    path = articles.with_name("questions.jsonl") if articles else None
+    found: list[str] = []
+    if path is not None and path.is_file():
+        with path.open(encoding="utf-8") as fh:
+            found = [row["question"] for row in map(json.loads, fh) if row.get("split") == "dev"]
+    found = found or SEED_QUESTIONS
+    return [found[i % len(found)] for i in range(count)]
+
+
+def make_corpus(
+    sources: list[tuple[str, str]], chunks: int, settings: Settings
+) -> list[tuple[SourceDocument, int]]:
+    """Return (document, chunk count) pairs totalling at least `chunks` (seeded, deterministic)."""
+    from retrieval.chunking import chunk_text
+    from retrieval.models import SourceDocument
+    from retrieval.text import sentence_spans
+
+    pools = [(title, [text[s:e] for s, e in sentence_spans(text)]) for title, text in sources]
+    docs: list[tuple[SourceDocument, int]] = []
+    total = 0
+    while total < chunks:
+        i = len(docs)
+        title, sentences = pools[i % len(pools)]
+        if i < len(pools):  # the real articles first, unchanged, so the questions have answers
+            text = " ".join(sentences)
+        else:  # then shuffles of an article with a few sentences of another swapped in
+            rng = random.Random(f"citebot-bench:{i}")
+            picked = list(sentences)
+            rng.shuffle(picked)
+            other = pools[rng.randrange(len(pools))][1]
+            for _ in range(max(1, len(picked) // 8)):
+                picked[rng.randrange(len(picked))] = rng.choice(other)
+            text = " ".join(picked)
+        n = len(chunk_text(text, settings.chunk.size, settings.chunk.overlap))
+        docs.append((SourceDocument(text=text, title=f"{title} ({i})", source="bench"), n))
+        total += n
+    return docs
+
+
+class SyntheticEmbedder:
+    """Stand-in for the model past the embed limit: a real vector plus seeded noise, renormalised."""
+
+    def __init__(self, bank: np.ndarray, name: str, noise: float = 0.3) -> None:
+        self._bank = bank
+        self.name = name
+        self.dimension = int(bank.shape[1])
+        self._sigma = noise / self.dimension**0.5  # the noise vector's norm is about `noise`
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Return one perturbed real vector per text, chosen and perturbed by the text's hash."""
+        import numpy as np
+
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            seed = zlib.crc32(text.encode("utf-8"))
+            vec = self._bank[seed % len(self._bank)] + np.random.default_rng(seed).normal(
+                0.0, self._sigma, self.dimension
+            )
+            out[row] = vec / np.linalg.norm(vec)
+        return out
+
+
+# -- workers: each runs in its own process ---------------------------------------------------
+def _settings(data_dir: str) -> Settings:
+    from config.loader import load_settings
+
+    return load_settings(data_dir=Path(data_dir), kb=KB, chroma={"url": None})
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _service(settings: Settings) -> CitebotService:
+    from retrieval.cli import build_service
+
+    return build_service(settings)
+
+
+def _chunk_texts(docs: list[SourceDocument], settings: Settings) -> list[str]:
+    from retrieval.chunking import chunk_text
+
+    c = settings.chunk
+    return [
+        (f"{d.title}\n" if c.title_in_embedding else "") + ch.text
+        for d in docs
+        for ch in chunk_text(d.text, c.size, c.overlap)
+    ]
+
+
+def work_ingest(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time the add pipeline over documents against raw model.encode of the same chunk texts."""
+    settings = _settings(spec["data_dir"])
+    docs = [d for d, _ in make_corpus(load_sources(_path(spec["articles"])), spec["chunks"], settings)]
+    service = _service(settings)
+    model = service.embedder._model  # type: ignore[attr-defined]
+    batch = settings.embedding.batch_size
+    model.encode(_chunk_texts(docs[:2], settings), batch_size=batch)  # warm up
+    # Slice by slice, alternating which goes first (ABBA), so a change in machine load (other
+    # processes on the same cores) hits the raw encode and the pipeline alike.
+    raw_s = pipeline_s = 0.0
+    chunks = 0
+    for n, lo in enumerate(range(0, len(docs), 32)):
+        part = docs[lo : lo + 32]
+        texts = _chunk_texts(part, settings)
+        chunks += len(texts)
+        for step in ("raw", "pipeline") if n % 2 == 0 else ("pipeline", "raw"):
+            t0 = time.perf_counter()
+            if step == "raw":
+                model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
+                raw_s += time.perf_counter() - t0
+            else:
+                _add(service, part)
+                pipeline_s += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _finish(service)  # a later search would pay for any deferred index work: count it here
+    pipeline_s += time.perf_counter() - t0
+    if spec.get("seed_dir"):  # seed the cold-start data dir here, saving a process start
+        _service(_settings(spec["seed_dir"])).seed(KB)
+    return {
+        "chunks": chunks,
+        "documents": len(docs),
+        "pipeline_chunks_per_s": chunks / pipeline_s,
+        "raw_chunks_per_s": chunks / raw_s,
+        "ratio": raw_s / pipeline_s,
+    }
+
+
+def _finish(service: CitebotService) -> None:
+    kb = service.kb(KB)
+    build = getattr(kb, "lexical", None)  # absent before the BM25 index became lazy
+    if build is not None:
+        build()
+
+
+def _add(service: CitebotService, docs: list[SourceDocument]) -> None:
+    bulk = getattr(service, "add_documents", None)  # absent before adds were batched
+    if bulk is not None:
+        bulk(docs, KB)
+    else:
+        for doc in docs:
+            service.add_document(doc, KB)
+
+
+def work_build(spec: dict[str, Any]) -> dict[str, Any]:
+    """Grow the knowledge base to spec['chunks'] chunks; embed for real up to the limit."""
+    import numpy as np
+
+    from retrieval.service import article_id_for
+
+    settings = _settings(spec["data_dir"])
+    corpus = make_corpus(load_sources(_path(spec["articles"])), spec["chunks"], settings)
+    service = _service(settings)
+    present = set(service.kb(KB).articles)
+    done = sum(n for d, n in corpus if article_id_for(d) in present)
+    real_docs: list[SourceDocument] = []
+    synthetic_docs: list[SourceDocument] = []
+    synthetic = 0
+    for doc, n in corpus:
+        if article_id_for(doc) not in present:
+            (real_docs if done < spec["embed_limit"] else synthetic_docs).append(doc)
+            synthetic += n if done >= spec["embed_limit"] else 0
+            done += n
+    t0 = time.perf_counter()
+    _add(service, real_docs)
+    t1 = time.perf_counter()
+    if synthetic_docs:
+        bank_file = Path(spec["data_dir"]) / "bench-bank.npy"
+        if not bank_file.exists():
+            np.save(bank_file, _real_vectors(service, [d for d, _ in corpus], 2048))
+        real = service.embedder
+        service.embedder = SyntheticEmbedder(np.load(bank_file), real.name)  # type: ignore[assignment]
+        _add(service, synthetic_docs)
+    _finish(service)  # count any deferred index work in the build time
+    t2 = time.perf_counter()
+    return {
+        "chunks": done,
+        "articles": len(service.kb(KB).articles),
+        "synthetic_chunks": synthetic,
+        "seconds": t2 - t0,
+        "real_seconds": t1 - t0,
+        "synthetic_chunks_per_s": synthetic / (t2 - t1) if synthetic else None,
+        "peak_rss_mb": _peak_rss_mb(),
+        "disk_mb": _disk_mb(Path(spec["data_dir"])),
+    }
+
+
+def _real_vectors(service: CitebotService, docs: list[SourceDocument], limit: int) -> np.ndarray:
+    import numpy as np
+
+    from retrieval.service import article_id_for, content_hash
+    from retrieval.store import chunk_id
+
+    kb = service.kb(KB)
+    ids = [
+        chunk_id(aid, content_hash(d.text)[:16], i)
+        for d in docs
+        if (aid := article_id_for(d)) in kb.articles
+        for i in range(kb.articles[aid].chunks)
+    ]
+    return np.asarray(list(kb.store.embeddings(ids[:limit]).values()), dtype=np.float32)
+
+
+def work_ask(spec: dict[str, Any]) -> dict[str, Any]:
+    """Open the knowledge base in a fresh process and time warm asks against one query embed."""
+    settings = _settings(spec["data_dir"])
+    questions = load_questions(_path(spec["articles"]), spec["questions"])
+    t0 = time.perf_counter()
+    service = _service(settings)
+    service.ask(questions[0], KB)
+    first_s = time.perf_counter() - t0
+    for q in questions[:3]:  # warm caches and allocator
+        service.ask(q, KB)
+    floors: list[float] = []
+    totals: list[float] = []
+    parts: dict[str, list[float]] = {"embed": [], "search": [], "answer": []}
+    for q in questions:
+        t = time.perf_counter()
+        service.embedder.encode([q])
+        floors.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        answer = service.ask(q, KB)
+        totals.append((time.perf_counter() - t) * 1000)
+        for key, values in parts.items():
+            values.append(answer.timings_ms[key])
+    return {
+        "p50_ms": _pct(totals, 50),
+        "p95_ms": _pct(totals, 95),
+        "floor_ms": _pct(floors, 50),
+        "parts_p50_ms": {k: round(_pct(v, 50), 2) for k, v in parts.items()},
+        "open_and_first_ask_s": first_s,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def work_encode(spec: dict[str, Any]) -> dict[str, Any]:
+    """Compare encode settings on the same chunk texts, in interleaved rounds: chunks/s each."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from retrieval.embedding import resolve_model
+
+    settings = _settings(spec["data_dir"])
+    docs = [d for d, _ in make_corpus(load_sources(_path(spec["articles"])), spec["chunks"], settings)]
+    texts = _chunk_texts(docs, settings)
+    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+    variants = [(int(b), int(t)) for b, t in spec["variants"]]  # (batch size, torch threads)
+    seconds = dict.fromkeys(variants, 0.0)
+    model.encode(texts[:16])
+    for r in range(spec.get("rounds", 3)):
+        for batch, threads in variants if r % 2 == 0 else variants[::-1]:
+            torch.set_num_threads(threads)
+            t0 = time.perf_counter()
+            model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
+            seconds[batch, threads] += time.perf_counter() - t0
+    rounds = spec.get("rounds", 3)
+    return {f"batch={b} threads={t}": len(texts) * rounds / s for (b, t), s in seconds.items()}
+
+
+WORKERS = {"ingest": work_ingest, "build": work_build, "ask": work_ask, "encode": work_encode}
+
+
+def _pct(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _disk_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+# -- the driver -----------------------------------------------------------------------------
+def _env(data_dir: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
+    if data_dir is not None:
+        env["CITEBOT_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def _spawn(worker: str, spec: dict[str, Any]) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "retrieval.bench", worker, json.dumps(spec)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise CitebotError(f"bench worker {worker} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise CitebotError(f"{' '.join(cmd[:4])} failed:\n{done.stderr[-3000:]}")
+    return time.perf_counter() - t0
+
+
+def cold_start(data: Path, runs: int) -> dict[str, float]:
+    """Time a first `citebot ask` in a new process on a seeded data dir against importing the model library."""
+    env = {**_env(data), "CITEBOT_KB": KB}
+    ask = [sys.executable, "-m", "bot.cli", "ask", SEED_QUESTIONS[0]]
+    imp = [sys.executable, "-c", "import sentence_transformers"]
+    ask_s, import_s = [], []
+    for _ in range(runs):  # interleaved, so a change in machine load hits both alike
+        import_s.append(_timed(imp, env))
+        ask_s.append(_timed(ask, env))
+    a, i = statistics.median(ask_s), statistics.median(import_s)
+    return {"ask_s": a, "import_s": i, "ratio": a / i}
+
+
+def machine() -> dict[str, Any]:
+    """Describe the machine the figures come from."""
+    import torch
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def run(
+    sizes: list[int],
+    articles: Path | None,
+    *,
+    questions: int,
+    embed_limit: int,
+    ingest_chunks: int,
+    cold_runs: int = 3,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Run every measurement in a temporary directory and return the report."""
+    say = progress or (lambda _msg: None)
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embed_limit": embed_limit,
+        "ask": {},
+        "memory": {},
+        "build": {},
+    }
+    common = {"articles": str(articles) if articles else None}
+    with tempfile.TemporaryDirectory(prefix="citebot-bench-") as tmp:
+        work = Path(tmp)
+        cold = work / "cold"
+        say(f"ingest: {ingest_chunks} chunks, pipeline against raw encode")
+        spec = {**common, "data_dir": str(work / "ingest"), "chunks": ingest_chunks, "seed_dir": str(cold)}
+        report["ingest"] = _spawn("ingest", spec)
+        data = work / "sizes"
+        for size in sorted(sizes):
+            say(f"{size} chunks: building")
+            spec = {**common, "data_dir": str(data), "chunks": size, "embed_limit": embed_limit}
+            built = _spawn("build", spec)
+            say(f"{size} chunks: asking {questions} questions")
+            asked = _spawn("ask", {**common, "data_dir": str(data), "questions": questions})
+            report["ask"][str(size)] = {
+                "p50_ms": asked["p50_ms"],
+                "p95_ms": asked["p95_ms"],
+                "floor_ms": asked["floor_ms"],
+                "synthetic_embeddings": built["chunks"] > embed_limit or built["synthetic_chunks"] > 0,
+                "chunks": built["chunks"],
+                "parts_p50_ms": asked["parts_p50_ms"],
+                "open_and_first_ask_s": asked["open_and_first_ask_s"],
+            }
+            report["memory"][str(size)] = asked["peak_rss_mb"]
+            report["build"][str(size)] = built
+        say("cold start")
+        report["cold_start"] = cold_start(cold, cold_runs)
+    return report
+
+
+def table(report: dict[str, Any]) -> str:
+    """Render the report for people."""
+    m, ing, cold = report["machine"], report["ingest"], report["cold_start"]
+    lines = [
+        f"citebot bench, {report['date']}: {m['cpu_count']} CPUs, torch threads {m['torch_threads']}, "
+        f"Python {m['python']}, load {m['load_average']}",
+        f"ingest ({ing['chunks']} chunks): pipeline {ing['pipeline_chunks_per_s']:.1f}/s, raw encode "
+        f"{ing['raw_chunks_per_s']:.1f}/s, ratio {ing['ratio']:.2f} (goal >= 0.85)",
+        "",
+        f"{'chunks':>8} {'p50 ms':>8} {'p95 ms':>8} {'floor ms':>9} {'p50/fl':>7} {'p95/fl':>7} "
+        f"{'RSS MB':>7} {'disk MB':>8} {'build s':>8}  embeddings",
+    ]
+    for size, a in report["ask"].items():
+        b = report["build"][size]
+        kind = f"synthetic past {report['embed_limit']}" if a["synthetic_embeddings"] else "real"
+        lines.append(
+            f"{a['chunks']:>8} {a['p50_ms']:>8.1f} {a['p95_ms']:>8.1f} {a['floor_ms']:>9.1f} "
+            f"{a['p50_ms'] / a['floor_ms']:>7.2f} {a['p95_ms'] / a['floor_ms']:>7.2f} "
+            f"{report['memory'][size]:>7.0f} {b['disk_mb']:>8.1f} {b['seconds']:>8.1f}  {kind}"
+        )
+    lines += [
+        "",
+        "goals: p50 <= 2x floor at 10,000 chunks, p95 <= 3x floor at 100,000, RSS <= 1024 MB at 100,000",
+        f"cold start: first ask {cold['ask_s']:.2f} s, `import sentence_transformers` {cold['import_s']:.2f} s, "
+        f"ratio {cold['ratio']:.2f} (goal <= 1.5)",
+    ]
+    if any(a["synthetic_embeddings"] for a in report["ask"].values()):
+        lines.append(
+            f"note: past {report['embed_limit']} chunks the store holds perturbed copies of real "
+            "embeddings (seeded noise, renormalised), not embeddings of the chunk texts"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """Run one worker: `python -m retrieval.bench WORKER SPEC_JSON`; print its JSON result."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    print(json.dumps(WORKERS[argv[0]](json.loads(argv[1]))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

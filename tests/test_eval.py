@@ -1,0 +1,104 @@
+"""Tests of the evaluation metrics and an end-to-end `citebot eval` on a tiny corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval import cli
+from retrieval.evaluation import (
+    answer_contains,
+    choose_withheld,
+    covers,
+    first_covering_rank,
+    hit_at,
+    mrr_at,
+    normalize_answer,
+    percentile,
+    strip_markers,
+)
+from retrieval.models import Citation
+
+XQUAD = Path("/work/shared/eval/xquad-articles")
+
+
+def cite(n: int, start: int, end: int, aid: str = "a") -> Citation:
+    return Citation(n, aid, "T", None, "x" * (end - start), start, end, 1.0)
+
+
+def test_normalize_answer_drops_case_punctuation_articles_and_spaces() -> None:
+    assert normalize_answer("The  Denver Broncos!") == "denver broncos"
+    assert normalize_answer("an apple, a pear") == "apple pear"
+
+
+def test_strip_markers_removes_citation_numbers() -> None:
+    assert strip_markers("It runs at 60 km/h. [1] It is slow. [12]") == "It runs at 60 km/h. It is slow."
+
+
+def test_answer_contains_matches_whole_tokens_after_normalisation() -> None:
+    assert answer_contains("The train travels at about 60 km/h. [1]", ["60 km/h"])
+    assert answer_contains("Won by the Denver Broncos. [2]", ["Denver Broncos", "Broncos"])
+    assert not answer_contains("In 1946 and 1947. [1]", ["194"])
+    assert not answer_contains("Paris [1]", [""])
+
+
+def test_covers_needs_the_gold_article_and_the_whole_span() -> None:
+    assert covers(cite(1, 100, 200), "a", 120, 130)
+    assert covers(cite(1, 100, 200), "a", 100, 200)
+    assert not covers(cite(1, 100, 200), "a", 190, 210)
+    assert not covers(cite(1, 100, 200, aid="b"), "a", 120, 130)
+
+
+def test_first_covering_rank_follows_citation_numbers() -> None:
+    citations = [cite(2, 0, 50), cite(1, 500, 600), cite(3, 100, 200)]
+    assert first_covering_rank(citations, "a", 120, 130) == 3
+    assert first_covering_rank(citations, "a", 10, 20) == 2
+    assert first_covering_rank(citations, "a", 900, 910) is None
+
+
+def test_hit_and_mrr_on_hand_made_ranks() -> None:
+    ranks = [1, 2, None, 11]
+    assert hit_at(ranks, 1) == 0.25
+    assert hit_at(ranks, 3) == 0.5
+    assert mrr_at(ranks, 10) == pytest.approx((1 + 0.5) / 4)
+    assert hit_at([], 1) == 0.0
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([10, 20, 30, 40], 50) == 25
+    assert percentile([5], 95) == 5
+
+
+def test_withheld_choice_is_fixed_by_the_seed() -> None:
+    ids = [f"a{i}" for i in range(20)]
+    assert choose_withheld(ids, 4) == choose_withheld(list(reversed(ids)), 4)
+    assert len(choose_withheld(ids, 4)) == 4
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not XQUAD.exists(), reason="xquad-articles not available")
+def test_eval_command_prints_metrics_for_a_tiny_corpus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    articles = XQUAD.joinpath("articles.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    ids = {json.loads(line)["id"] for line in articles}
+    questions = [
+        line
+        for line in XQUAD.joinpath("questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["article_id"] in ids and json.loads(line)["split"] == "dev"
+    ]
+    (tmp_path / "a.jsonl").write_text("\n".join(articles) + "\n", encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text("\n".join(questions) + "\n", encoding="utf-8")
+    args = ["eval", "--articles", str(tmp_path / "a.jsonl"), "--questions", str(tmp_path / "q.jsonl")]
+    assert cli.main([*args, "--split", "dev", "--withhold", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) >= {"questions", "hit@1", "hit@3", "hit@5", "mrr@10", "answer_accuracy", "abstention"}
+    assert report["questions"] + report["abstention"]["withheld_questions"] == len(questions)
+    assert 0 <= report["hit@1"] <= report["hit@3"] <= report["hit@5"] <= 1
+    assert report["hit@1"] <= report["mrr@10"] <= 1
+    assert 0 <= report["answer_accuracy"] <= 1
+    assert 0 <= report["abstention"]["abstained_on_withheld"] <= 1
+    assert 0 <= report["abstention"]["answered_on_kept"] <= 1
+    assert report["latency_ms"]["p50"] <= report["latency_ms"]["p95"]
