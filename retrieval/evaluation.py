@@ -243,7 +243,7 @@ def ask_one(
     t0 = time.perf_counter()
     shown: Answer = service.ask(q.question)
     latency = (time.perf_counter() - t0) * 1000
-    ranked = service.ask(q.question, k=RANK_DEPTH)
+    ranked = service.ask(q.question, k=RANK_DEPTH, use_llm=False)  # ranking only: no LLM call
     end = q.answer_start + len(q.answers[0])
     rank = None
     if stored_id is not None and not ranked.abstained:

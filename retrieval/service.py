@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from retrieval.chunking import Chunk
     from retrieval.embedding import Embedder
     from retrieval.fetch import Fetcher
+    from retrieval.llm import LLMAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,18 @@ class CitebotService:
     """Everything citebot does, as plain synchronous calls (thread-safe)."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder, store: ChromaStore, fetcher: Fetcher | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: ChromaStore,
+        fetcher: Fetcher | None = None,
+        llm: LLMAnswerer | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self._fetcher = fetcher
+        self.llm = llm
         self._kbs: dict[str, KnowledgeBase] = {}
         self._kbs_lock = threading.Lock()
 
@@ -212,7 +219,12 @@ class CitebotService:
         return clean
 
     def ask(
-        self, question: str, kb: str | None = None, k: int | None = None, context: str | None = None
+        self,
+        question: str,
+        kb: str | None = None,
+        k: int | None = None,
+        context: str | None = None,
+        use_llm: bool = True,
     ) -> Answer:
         """Answer a question from a knowledge base, with numbered citations."""
         t0 = time.perf_counter()
@@ -236,22 +248,38 @@ class CitebotService:
             min_dense=a.min_dense_score,
             min_overlap=a.min_overlap,
         )
+        text, abstained, cites, answered_by = got.answer, got.abstained, got.citations, "extractive"
         t4 = time.perf_counter()
+        llm_ms: float | None = None
+        if self.llm is not None and use_llm and passages:
+            from retrieval.llm import citations
+
+            top = passages[:k]
+            result = self.llm.answer(question, top)
+            if result.fallback:
+                log.info("ask: LLM answer not shown (%s); extractive answer instead", result.reason)
+            else:
+                text, abstained, answered_by = result.text, False, result.model
+                cites = citations(top, result.verdict)
+            llm_ms = (time.perf_counter() - t4) * 1000
+        t5 = time.perf_counter()
         timings = {
             "embed": (t2 - t1) * 1000,
             "search": (t3 - t2) * 1000,
             "answer": (t4 - t3) * 1000,
-            "total": (t4 - t0) * 1000,
+            "total": (t5 - t0) * 1000,
         }
+        if llm_ms is not None:
+            timings["llm"] = llm_ms
         log.info(
             "ask: %d chars, k=%d, %.1f ms, top dense %s, abstained=%s",
             len(question),
             k,
             timings["total"],
             f"{passages[0].dense:.3f}" if passages and passages[0].dense is not None else "-",
-            got.abstained,
+            abstained,
         )
-        return Answer(question, got.answer, got.abstained, got.citations, timings, len(base.articles))
+        return Answer(question, text, abstained, cites, timings, len(base.articles), answered_by=answered_by)
 
     # -- managing -----------------------------------------------------------------------
     def list_articles(self, kb: str | None = None) -> list[ArticleInfo]:

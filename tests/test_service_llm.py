@@ -1,0 +1,41 @@
+"""The service with an LLM configured: verified answers shown, unverified ones replaced."""
+
+from __future__ import annotations
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from config.settings import LLMSettings, Settings
+from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.llm import LLMAnswerer
+from retrieval.models import SourceDocument
+from retrieval.service import CitebotService
+from retrieval.store import ChromaStore
+from tests.conftest import SEED_TEXT
+
+QUESTION = "How fast is Kim's train?"
+
+
+def _service(settings: Settings, embedder: SentenceTransformerEmbedder, reply: str) -> CitebotService:
+    model = FakeListChatModel(responses=[reply])
+    llm = LLMAnswerer(LLMSettings(provider="openai", model="scripted"), embedder, model)
+    service = CitebotService(settings, embedder, ChromaStore.from_settings(settings), llm=llm)
+    service.add_document(SourceDocument(SEED_TEXT, "Kim's train", "test"))
+    return service
+
+
+def test_a_verified_llm_answer_is_shown_with_its_model(
+    settings: Settings, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    got = _service(settings, real_embedder, "The train travels at about 60 km/h [1].").ask(QUESTION)
+    assert got.answered_by == "scripted"
+    assert got.answer == "The train travels at about 60 km/h. [1]"
+    assert got.citations[0].highlights
+    assert "llm" in got.timings_ms
+
+
+def test_an_unverified_llm_answer_falls_back_to_the_extractive_one(
+    settings: Settings, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    got = _service(settings, real_embedder, "The train travels at about 90 km/h [1].").ask(QUESTION)
+    assert got.answered_by == "extractive"
+    assert "60 km/h" in got.answer
