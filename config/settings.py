@@ -42,6 +42,13 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = Field(64, ge=1, le=4096)
     device: str = Field("cpu", description="torch device, e.g. cpu or cuda.")
     max_concurrent: int = Field(1, ge=1, le=64, description="Encodes allowed to run at once.")
+    query_threads: int = Field(
+        1,
+        ge=0,
+        le=256,
+        description="torch threads for embedding one question (0: torch's default); 1 avoids "
+        "stalls of up to 0.5 s when other processes share the cores.",
+    )
 
 
 class ChromaSettings(BaseModel):

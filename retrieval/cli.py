@@ -140,21 +140,32 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failures else 0
 
 
-def _add_directory(service: CitebotService, root: Path, kb: str | None) -> int:
+def _add_directory(service: CitebotService, root: Path, kb: str | None, batch: int = 16) -> int:
+    """Add every supported file below root, embedding and indexing several files at a time."""
     from tqdm import tqdm
 
     from retrieval import ingest
+    from retrieval.models import SourceDocument
 
     files = list(ingest.walk_directory(root))
     if not files:
         raise CitebotError(f"{root}: no supported files (.txt .md .html .htm .pdf) in this directory")
     failures = 0
-    for path in tqdm(files, desc="adding", unit="file", file=sys.stderr, disable=None):
-        try:
-            _print_added(service.add_source(str(path), kb, None, added_by="cli"))
-        except CitebotError as exc:
-            print(f"citebot: {path}: {exc}", file=sys.stderr)
-            failures += 1
+    docs: list[SourceDocument] = []
+    with tqdm(total=len(files), desc="adding", unit="file", file=sys.stderr, disable=None) as bar:
+        for i, path in enumerate(files, start=1):
+            try:
+                docs.append(ingest.from_path(path, None, service.settings.limits))
+            except CitebotError as exc:
+                print(f"citebot: {path}: {exc}", file=sys.stderr)
+                failures += 1
+            if docs and (len(docs) >= batch or i == len(files)):
+                for result in service.add_documents(docs, kb, added_by="cli"):
+                    _print_added(result)
+                bar.update(len(docs))
+                docs = []
+            elif not docs:
+                bar.update(i - bar.n)
     return failures
 
 

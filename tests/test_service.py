@@ -216,3 +216,19 @@ def test_a_change_by_another_process_is_seen_by_the_next_search(
     writer = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
     writer.add_document(ZEBRA)
     assert not fake_service.ask("What stripes do zebras have?").abstained
+
+
+def test_adding_several_documents_at_once_reports_each_in_order(fake_service: CitebotService) -> None:
+    first = SourceDocument(text="Owls hunt at night in the forest.", title="Owls", source="t")
+    second = SourceDocument(text="Otters hold hands while they sleep.", title="Otters", source="t")
+    results = fake_service.add_documents([first, second, first, ZEBRA])
+    assert [(r.article.title, r.status) for r in results] == [
+        ("Owls", "added"),
+        ("Otters", "added"),
+        ("Owls", "already present"),
+        ("Zebras", "added"),
+    ]
+    assert sorted(a.title for a in fake_service.list_articles()) == ["Otters", "Owls", "Zebras"]
+    stored = list(fake_service.kb().store.iter_chunks())
+    assert len(stored) == sum(a.chunks for a in fake_service.list_articles())
+    assert "Otters" in {c.title for c in fake_service.ask("Do otters hold hands while sleeping?").citations}
