@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 EXTRAS ?= test,llm
 STAMP  := $(VENV)/.citebot-installed
 
-.PHONY: install demo test test-server lint serve clean
+.PHONY: install demo test test-server lint serve bench loadtest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ test: lint
 
 test-server: $(STAMP)
 	HF_HUB_OFFLINE=1 tools/with-chroma-server $(BIN)/python -m pytest -q -p no:cacheprovider -m chroma_server
+
+bench: $(STAMP)
+	$(BIN)/citebot bench --chunks 1000,10000,100000
+
+# 200 concurrent /ask from 50 people during a large ingest, against the fake Discord; prints figures.
+loadtest: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/bot/test_load.py
 
 serve: $(STAMP)
 	$(BIN)/citebot serve
