@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -130,22 +131,24 @@ async def test_sync_to_one_server_registers_there() -> None:
         fake.assert_no_violations()
 
 
+async def ask_once_ready(fake: FakeDiscord, process: Any, guild: Any, user: Any) -> Any:
+    """Wait until the served bot is connected, then ask the seed question as user."""
+    await fake.wait_until(
+        lambda: any(s.ready for s in fake.sessions) or process.proc.returncode is not None,
+        START_TIMEOUT,
+    )
+    assert process.proc.returncode is None, process.stderr
+    handle = await fake.invoke_command(guild, first_channel(guild), user, "ask", {"question": KIM_QUESTION})
+    return await handle.wait_done(30)
+
+
 async def test_serve_connects_and_answers_an_ask(settings: Settings) -> None:
     async with FakeDiscord() as fake:
         guild = fake.create_guild("Test Guild")
         alice = fake.add_member(guild, "alice", permissions=MANAGE_GUILD)
         await register_commands(fake, settings)
         async with citebot("serve", env=cli_env(fake, fake.token)) as process:
-            await fake.wait_until(
-                lambda: any(s.ready for s in fake.sessions) or process.proc.returncode is not None,
-                START_TIMEOUT,
-            )
-            assert process.proc.returncode is None, process.stderr
-
-            handle = await fake.invoke_command(
-                guild, first_channel(guild), alice, "ask", {"question": KIM_QUESTION}
-            )
-            await handle.wait_done(30)
+            handle = await ask_once_ready(fake, process, guild, alice)
 
             embed = embed_of(handle.original)
             assert embed["title"] == KIM_QUESTION and "[1]" in embed["description"]
@@ -199,16 +202,7 @@ async def test_serve_without_the_message_content_intent_falls_back_and_answers_c
         alice = fake.add_member(guild, "alice")
         await register_commands(fake, settings)
         async with citebot("serve", env=cli_env(fake, fake.token)) as process:
-            await fake.wait_until(
-                lambda: any(s.ready for s in fake.sessions) or process.proc.returncode is not None,
-                START_TIMEOUT,
-            )
-            assert process.proc.returncode is None, process.stderr
-
-            handle = await fake.invoke_command(
-                guild, first_channel(guild), alice, "ask", {"question": KIM_QUESTION}
-            )
-            await handle.wait_done(30)
+            handle = await ask_once_ready(fake, process, guild, alice)
 
             assert "[1]" in embed_of(handle.original)["description"]
             assert "the Message Content intent is not enabled for this bot" in process.stderr
