@@ -281,6 +281,14 @@ class CitebotService:
         )
         return Answer(question, text, abstained, cites, timings, len(base.articles), answered_by=answered_by)
 
+    def standalone_question(self, previous: str, follow_up: str) -> tuple[str, str | None]:
+        """Return (question, context) for a follow-up: rewritten by the LLM if one is set, else with context."""
+        if self.llm is None:
+            return follow_up, previous
+        rewritten = self.llm.rewrite_follow_up(previous, follow_up)
+        log.info("follow-up rewritten (%d -> %d chars)", len(follow_up), len(rewritten))
+        return (rewritten, None) if rewritten != follow_up else (follow_up, previous)
+
     # -- managing -----------------------------------------------------------------------
     def list_articles(self, kb: str | None = None) -> list[ArticleInfo]:
         """Return the articles of a knowledge base, oldest first."""

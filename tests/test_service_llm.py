@@ -39,3 +39,22 @@ def test_an_unverified_llm_answer_falls_back_to_the_extractive_one(
     got = _service(settings, real_embedder, "The train travels at about 90 km/h [1].").ask(QUESTION)
     assert got.answered_by == "extractive"
     assert "60 km/h" in got.answer
+
+
+def test_a_follow_up_is_rewritten_by_the_llm_into_a_standalone_question(
+    settings: Settings, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    service = _service(settings, real_embedder, "How long is the train journey from Pyongyang to the border?")
+    question, context = service.standalone_question("How fast is Kim's train?", "and how long is the trip?")
+    assert question == "How long is the train journey from Pyongyang to the border?"
+    assert context is None
+
+
+def test_without_an_llm_a_follow_up_keeps_the_previous_question_as_context(
+    settings: Settings, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    service = CitebotService(settings, real_embedder, ChromaStore.from_settings(settings))
+    assert service.standalone_question("How fast is Kim's train?", "and why?") == (
+        "and why?",
+        "How fast is Kim's train?",
+    )

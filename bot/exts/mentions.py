@@ -86,7 +86,10 @@ class Mentions(commands.Cog):
         thread = message.channel
         if in_our_thread and isinstance(thread, discord.Thread):
             previous = bot.thread_questions.get(thread.id) or thread.name
-            context = previous if is_follow_up(question) else None
+            if is_follow_up(question):
+                question, context = await bot.call(
+                    bot.service.service.standalone_question, previous, question
+                )
         elif mentioned and isinstance(message.channel, discord.TextChannel):
             try:
                 channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)
