@@ -80,7 +80,9 @@ def quote_passage(c: Citation, limit: int) -> str:
     return "> " + clip(body, limit - 2)
 
 
-def answer_embed(answer: Answer, *, asked_by: str | None = None, start_at: int = 0) -> discord.Embed:
+def answer_embed(
+    answer: Answer, *, asked_by: str | None = None, start_at: int = 0, writing: bool = False
+) -> discord.Embed:
     """Build the embed for an answer: question, answer, numbered quoted sources, footer."""
     colour = discord.Colour.light_grey() if answer.abstained else discord.Colour.blurple()
     embed = discord.Embed(title=plain(answer.question, TITLE_MAX), colour=colour)
@@ -105,12 +107,10 @@ def answer_embed(answer: Answer, *, asked_by: str | None = None, start_at: int =
     seconds = answer.timings_ms.get("total", 0.0) / 1000
     who = f"Asked by {asked_by} · " if asked_by else ""
     searched = count(answer.articles_searched, "article")
-    embed.set_footer(
-        text=clip(
-            f"{who}Searched {searched} in {seconds:.2f} s · {answer.answered_by}",
-            FOOTER_MAX,
-        )
+    status = (
+        f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
+    embed.set_footer(text=clip(f"{who}Searched {searched} {status}", FOOTER_MAX))
     return fit(embed)
 
 

@@ -154,6 +154,9 @@ class LLMSettings(BaseModel):
     base_url: str | None = None
     api_key_env: str = Field("OPENAI_API_KEY", description="Name of the variable holding the API key.")
     timeout: float = Field(30.0, gt=0, le=600)
+    stream_interval: float = Field(
+        1.0, ge=0, le=60, description="Seconds between edits while an answer streams into Discord."
+    )
 
 
 class Settings(BaseSettings):

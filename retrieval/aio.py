@@ -32,9 +32,16 @@ class AsyncCitebot:
         async with gate:
             return await asyncio.to_thread(functools.partial(func, *args, **kwargs))
 
-    async def ask(self, question: str, kb: str, k: int | None = None, context: str | None = None) -> Answer:
-        """Answer a question (see CitebotService.ask)."""
-        return await self._run(self._asks, self.service.ask, question, kb, k, context)
+    async def ask(
+        self,
+        question: str,
+        kb: str,
+        k: int | None = None,
+        context: str | None = None,
+        on_draft: Callable[[Answer], None] | None = None,
+    ) -> Answer:
+        """Answer a question (see CitebotService.ask; on_draft runs in the worker thread)."""
+        return await self._run(self._asks, self.service.ask, question, kb, k, context, on_draft=on_draft)
 
     async def add_document(self, doc: SourceDocument, kb: str, added_by: str | None) -> AddResult:
         """Store a document (see CitebotService.add_document)."""

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Literal
 from retrieval.answer import extract_answer
 from retrieval.chunking import chunk_text
 from retrieval.errors import InvalidInput, NotFound
-from retrieval.models import AddResult, Answer, ArticleInfo, SourceDocument
+from retrieval.models import AddResult, Answer, ArticleInfo, Citation, Passage, SourceDocument
 from retrieval.search import KnowledgeBase
 from retrieval.store import ChromaStore, validate_kb_name
+from retrieval.text import sentence_spans
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from retrieval.chunking import Chunk
     from retrieval.embedding import Embedder
     from retrieval.fetch import Fetcher
-    from retrieval.llm import LLMAnswerer
+    from retrieval.llm import LLMAnswerer, LLMResult
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +226,15 @@ class CitebotService:
         kb: str | None = None,
         k: int | None = None,
         context: str | None = None,
+        *,
         use_llm: bool = True,
+        on_draft: Callable[[Answer], None] | None = None,
     ) -> Answer:
-        """Answer a question from a knowledge base, with numbered citations."""
+        """Answer a question from a knowledge base, with numbered citations.
+
+        With an LLM configured and on_draft given, the answer is streamed: on_draft receives
+        the verified sentences so far, at most once per second, before the final answer.
+        """
         t0 = time.perf_counter()
         question = self.validate_question(question)
         k = k or self.settings.search.k
@@ -255,7 +263,16 @@ class CitebotService:
             from retrieval.llm import citations
 
             top = passages[:k]
-            result = self.llm.answer(question, top)
+            if on_draft is None:
+                result = self.llm.answer(question, top)
+            else:
+                draft = partial(Answer, question, abstained=False, articles_searched=len(base.articles))
+                result = self._stream_llm(
+                    question,
+                    top,
+                    lambda text, cites, model: on_draft(draft(text, citations=cites, answered_by=model)),
+                    interval=self.llm.settings.stream_interval,
+                )
             if result.fallback:
                 log.info("ask: LLM answer not shown (%s); extractive answer instead", result.reason)
             else:
@@ -280,6 +297,40 @@ class CitebotService:
             abstained,
         )
         return Answer(question, text, abstained, cites, timings, len(base.articles), answered_by=answered_by)
+
+    def _stream_llm(
+        self,
+        question: str,
+        passages: list[Passage],
+        show: Callable[[str, tuple[Citation, ...], str], None],
+        interval: float = 1.0,
+    ) -> LLMResult:
+        """Stream the LLM's reply, showing only verified complete sentences, at most once per interval."""
+        from retrieval.llm import LLMError, LLMResult, citations
+        from retrieval.verify import fallback
+
+        if self.llm is None:
+            raise RuntimeError("no LLM is configured")
+        t0 = time.perf_counter()
+        raw, shown, last = "", "", t0
+        try:
+            for chunk in self.llm.stream(question, passages):
+                raw += chunk
+                now = time.perf_counter()
+                if now - last < interval:
+                    continue
+                last = now
+                spans = sentence_spans(raw)
+                complete = raw[: spans[-2][1]] if len(spans) > 1 else ""
+                if complete:
+                    partial_result = self.llm.check(complete, passages)
+                    if not partial_result.fallback and partial_result.text != shown:
+                        shown = partial_result.text
+                        show(shown, citations(passages, partial_result.verdict), partial_result.model)
+        except LLMError as exc:
+            log.warning("llm stream: %s", exc)
+            return LLMResult("", raw, fallback(str(exc)), self.llm.name, (time.perf_counter() - t0) * 1000)
+        return self.llm.check(raw, passages, t0)
 
     def standalone_question(self, previous: str, follow_up: str) -> tuple[str, str | None]:
         """Return (question, context) for a follow-up: rewritten by the LLM if one is set, else with context."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +27,32 @@ log = logging.getLogger(__name__)
 
 
 async def answer_question(
-    bot: CitebotBot, guild_id: int, user: discord.abc.User, question: str, context: str | None = None
+    bot: CitebotBot,
+    guild_id: int,
+    user: discord.abc.User,
+    question: str,
+    context: str | None = None,
+    *,
+    show_draft: Callable[[discord.Embed], Coroutine[Any, Any, object]] | None = None,
 ) -> tuple[discord.Embed, discord.ui.View]:
-    """Answer a question for a server and return the embed and its buttons."""
+    """Answer a question for a server and return the embed and its buttons.
+
+    With an LLM configured and show_draft given, verified sentences are shown as they come.
+    """
     kb = await bot.ensure_guild(guild_id)
-    answer = await bot.service.ask(question, kb, context=context)
+    on_draft = None
+    if show_draft is not None and bot.service.service.llm is not None:
+        loop = asyncio.get_running_loop()
+
+        def on_draft(draft: Answer) -> None:
+            # Runs in the worker thread: wait for each edit, so drafts never overtake the answer.
+            embed = answer_embed(draft, asked_by=user.display_name, writing=True)
+            try:
+                asyncio.run_coroutine_threadsafe(show_draft(embed), loop).result(timeout=10)
+            except Exception:  # a lost draft edit must not lose the answer
+                log.warning("could not show a draft answer", exc_info=True)
+
+    answer = await bot.service.ask(question, kb, context=context, on_draft=on_draft)
     answer_id = secrets.token_hex(6)
     record = {
         "guild_id": guild_id,
@@ -184,8 +207,17 @@ class Ask(commands.Cog):
         guild_id = guild_id_of(interaction)
         bot.cooldown("ask", guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True)
-        embed, view = await answer_question(bot, guild_id, interaction.user, question)
-        await interaction.followup.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
+        drafts: list[discord.Embed] = []
+
+        async def show_draft(embed: discord.Embed) -> None:
+            drafts.append(embed)
+            await interaction.edit_original_response(embed=embed)
+
+        embed, view = await answer_question(bot, guild_id, interaction.user, question, show_draft=show_draft)
+        if drafts:  # the message already exists: the answer replaces the draft in place
+            await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.followup.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
 
 
 async def setup(bot: CitebotBot) -> None:

@@ -58,11 +58,11 @@ def with_fetch(settings: Settings, **fetch: Any) -> Settings:
     return settings.model_copy(update={"fetch": settings.fetch.model_copy(update=fetch)})
 
 
-def make_bot(settings: Settings, embedder: Embedder, **options: Any) -> CitebotBot:
-    """Build the real bot whose service reuses an already loaded embedder."""
+def make_bot(settings: Settings, embedder: Embedder, llm: Any = None, **options: Any) -> CitebotBot:
+    """Build the real bot whose service reuses an already loaded embedder (and an LLM, if given)."""
 
     def factory() -> CitebotService:
-        return CitebotService(settings, embedder, ChromaStore.from_settings(settings))
+        return CitebotService(settings, embedder, ChromaStore.from_settings(settings), llm=llm)
 
     options.setdefault("guild_ready_timeout", 0.1)
     return build_bot(settings, service_factory=factory, **options)
