@@ -264,7 +264,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     """Measure performance at the given corpus sizes, in temporary data dirs."""
-    from retrieval import bench
+    from retrieval import bench, benchcorpus
 
     try:
         sizes = [int(x) for x in args.chunks.split(",") if x.strip()]
@@ -272,7 +272,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         raise CitebotError(f"--chunks takes sizes like 1000,10000: {exc}") from exc
     if not sizes or min(sizes) < 1 or args.questions < 1 or args.embed_limit < 1:
         raise CitebotError("--chunks, --questions and --embed-limit must be positive")
-    articles = args.articles or bench.default_articles()
+    articles = args.articles or benchcorpus.default_articles()
     say = None if args.json else (lambda msg: print(f"citebot bench: {msg}", file=sys.stderr, flush=True))
     ingest = args.ingest_chunks or args.embed_limit
     report = bench.run(
