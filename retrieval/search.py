@@ -1,4 +1,4 @@
-"""Hybrid search over one knowledge base: dense (Chroma) and BM25, fused by reciprocal rank."""
+"""Hybrid search over one knowledge base: dense (Chroma) and BM25, fused by score (or rank)."""
 
 from __future__ import annotations
 

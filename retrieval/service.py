@@ -199,15 +199,9 @@ class CitebotService:
             doc = ingest.from_path(Path(source), title, limits)
         return self.add_document(doc, kb, added_by)
 
-    def seed(
-        self, kb: str | None = None, progress: Callable[[AddResult], None] | None = None
-    ) -> list[AddResult]:
+    def seed(self, kb: str | None = None) -> list[AddResult]:
         """Add the shipped seed articles to a knowledge base."""
-        results = self.add_documents(load_seeds(self.settings), kb, added_by="citebot")
-        if progress is not None:
-            for result in results:
-                progress(result)
-        return results
+        return self.add_documents(load_seeds(self.settings), kb, added_by="citebot")
 
     # -- asking -------------------------------------------------------------------------
     def validate_question(self, question: str) -> str:

@@ -224,7 +224,7 @@ class KBStore:
         return str(docs[0]) if docs else None
 
     def put_chunks(self, article_id: str, version: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Write an article version's chunks (invisible until `commit_article`)."""
+        """Write an article version's chunks (invisible until `commit_articles`)."""
         self.put_many([(article_id, version, chunks, vectors)])
 
     def put_many(self, items: Sequence[tuple[str, str, Sequence[Chunk], np.ndarray]]) -> None:
@@ -260,10 +260,6 @@ class KBStore:
                 documents=texts[lo:hi],
             )
             log.debug("stored chunks %d-%d of %d for %s", lo, min(hi, len(ids)), len(ids), what)
-
-    def commit_article(self, info: ArticleInfo, version: str, text: str) -> None:
-        """Make `version` of an article the visible one, in one record write."""
-        self.commit_articles([(info, version, text)])
 
     def commit_articles(self, items: Sequence[tuple[ArticleInfo, str, str]]) -> None:
         """Make the given versions visible and change the token, in one write per batch."""
