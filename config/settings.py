@@ -90,10 +90,24 @@ class AnswerSettings(BaseModel):
 
     max_sentences: int = Field(2, ge=1, le=5)
     min_dense_score: float = Field(
-        0.6, gt=0.0, le=2.0, description="Abstain when best cosine/this + term overlap/min_overlap < 1."
+        0.6,
+        gt=0.0,
+        le=2.0,
+        description="Abstain when best cosine/this + sentence overlap/min_overlap + "
+        "passage coverage/min_coverage < 1.",
     )
     min_overlap: float = Field(
-        1.0, gt=0.0, le=5.0, description="Weighted share of question terms that alone would answer."
+        1.6, gt=0.0, le=10.0, description="Weighted share of question terms in the answer sentence."
+    )
+    min_coverage: float = Field(
+        2.1, gt=0.0, le=10.0, description="Weighted share of question terms in the best passage."
+    )
+    second_sentence_ratio: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="Also show the runner-up sentence when its probability is at least this share "
+        "of the answer sentence's (0: never).",
     )
 
 

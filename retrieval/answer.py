@@ -64,17 +64,15 @@ def _cue(question: str, sentence: str) -> float:
     return 0.0
 
 
-def _weights(question: str, passages: Sequence[Passage]) -> tuple[dict[str, float], list[set[str]]]:
-    """Weight each question term by its rarity among the passages' sentences."""
+def coverage(question: str, passages: Sequence[Passage]) -> float:
+    """Return the largest weighted share of question terms that one passage contains.
+
+    Terms are weighted by their rarity among the passages, so a term every passage has counts little.
+    """
     q_terms = set(terms(question))
     pools = [set(terms(p.text)) for p in passages]
     df = {t: sum(1 for ts in pools if t in ts) for t in q_terms}
-    return {t: math.log(1 + (len(pools) + 1) / (df[t] + 0.5)) for t in q_terms}, pools
-
-
-def coverage(question: str, passages: Sequence[Passage]) -> float:
-    """Return the largest weighted share of question terms that one passage contains."""
-    weight, pools = _weights(question, passages)
+    weight = {t: math.log(1 + (len(pools) + 1) / (df[t] + 0.5)) for t in q_terms}
     total = sum(weight.values())
     if not total:
         return 0.0
@@ -159,31 +157,52 @@ def features(question: str, passages: Sequence[Passage]) -> list[tuple[int, int,
     return out
 
 
-def _candidates(question: str, passages: Sequence[Passage]) -> list[_Sentence]:
+def rank_sentences(question: str, passages: Sequence[Passage]) -> list[_Sentence]:
+    """Return the sentences of the passages, best answer first."""
     out = []
     for p_index, start, end, text, f in features(question, passages):
         score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
         out.append(_Sentence(p_index, start, end, text, score, f["overlap"]))
-    return out
+    return sorted(out, key=lambda s: s.score, reverse=True)
 
 
-def supported(pool: Sequence[Passage], support: float, min_dense: float, min_overlap: float) -> bool:
-    """Tell whether the passages support an answer: best cosine and term coverage, traded off linearly."""
-    dense = [p.dense for p in pool if p.dense is not None]
-    if not dense:  # BM25-only search: the lexical test alone, at a quarter of the bar
-        return support >= min_overlap / 4
-    return max(dense) / min_dense + support / min_overlap >= 1.0
+@dataclass(frozen=True)
+class Gate:
+    """When the passages support an answer: the evidence, as shares of what alone would do.
+
+    Answer when cosine/min_dense + sentence overlap/min_overlap + passage coverage/min_coverage >= 1,
+    where cosine is the best passage's, sentence overlap the answer sentence's weighted share of
+    question terms and passage coverage the best passage's. Without cosines (BM25-only search)
+    the lexical terms alone must reach a quarter of the bar.
+    """
+
+    min_dense: float = 0.6
+    min_overlap: float = 1.6
+    min_coverage: float = 2.1
+
+    def supports(self, pool: Sequence[Passage], overlap: float, covered: float) -> bool:
+        lexical = overlap / self.min_overlap + covered / self.min_coverage
+        dense = [p.dense for p in pool if p.dense is not None]
+        if not dense:
+            return lexical >= 0.25
+        return max(dense) / self.min_dense + lexical >= 1.0
 
 
-def _with_context(first: _Sentence, ranked: Sequence[_Sentence], max_sentences: int) -> list[_Sentence]:
-    """Return the answer sentence, with its predecessor when it opens with a pronoun."""
+def _with_context(ranked: Sequence[_Sentence], max_sentences: int, second_ratio: float) -> list[_Sentence]:
+    """Return the answer sentence, and a second one when it is needed.
+
+    The second is the sentence before the answer when the answer opens with a pronoun, or else
+    the runner-up when the ranker is unsure: its probability is at least second_ratio of the top's.
+    """
+    first = ranked[0]
     if max_sentences < 2:
         return [first]
-    same = [s for s in ranked if s.passage == first.passage]
     if first.text.split(maxsplit=1)[0].lower() in _PRONOUN:
-        before = [s for s in same if 0 <= first.start - s.end <= 2]
+        before = [s for s in ranked if s.passage == first.passage and 0 <= first.start - s.end <= 2]
         if before:
             return [before[0], first]
+    if second_ratio > 0 and len(ranked) > 1 and first.score - ranked[1].score <= -math.log(second_ratio):
+        return [first, ranked[1]]
     return [first]
 
 
@@ -193,18 +212,18 @@ def extract_answer(
     *,
     k: int,
     max_sentences: int = 2,
-    min_dense: float = 0.6,
-    min_overlap: float = 1.0,
+    gate: Gate = Gate(),  # frozen, so one shared default is safe
+    second_ratio: float = 0.7,
     depth: int = ANSWER_DEPTH,
 ) -> Extracted:
     """Choose answer sentences from passages, number the citations, or abstain."""
     top = list(passages[:k])
     pool = top[: min(k, depth)]
-    sentences = sorted(_candidates(question, pool), key=lambda s: s.score, reverse=True)
-    support = coverage(question, pool)
-    if not sentences or sentences[0].overlap == 0 or not supported(pool, support, min_dense, min_overlap):
-        return Extracted(NOT_FOUND, True, (), support)
-    chosen = _with_context(sentences[0], sentences, max_sentences)
+    sentences = rank_sentences(question, pool)
+    overlap = sentences[0].overlap if sentences else 0.0
+    if not overlap or not gate.supports(pool, overlap, coverage(question, pool)):
+        return Extracted(NOT_FOUND, True, (), overlap)
+    chosen = _with_context(sentences, max_sentences, second_ratio)
     order = [s.passage for s in chosen]
     order += [i for i in range(len(top)) if i not in order]
     number = {p: n for n, p in enumerate(dict.fromkeys(order), start=1)}
@@ -218,4 +237,4 @@ def extract_answer(
         citations.append(
             Citation(number[p_index], p.article_id, p.title, p.url, p.text, p.start, p.end, p.score, marks)
         )
-    return Extracted(" ".join(parts), False, tuple(citations), support)
+    return Extracted(" ".join(parts), False, tuple(citations), overlap)

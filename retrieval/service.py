@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from retrieval.answer import extract_answer
+from retrieval.answer import Gate, extract_answer
 from retrieval.chunking import chunk_text
 from retrieval.errors import InvalidInput, NotFound
 from retrieval.models import AddResult, Answer, ArticleInfo, Citation, Passage, SourceDocument
@@ -247,8 +247,8 @@ class CitebotService:
             passages,
             k=k,
             max_sentences=a.max_sentences,
-            min_dense=a.min_dense_score,
-            min_overlap=a.min_overlap,
+            gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage),
+            second_ratio=a.second_sentence_ratio,
         )
         text, abstained, cites, answered_by = got.answer, got.abstained, got.citations, "extractive"
         t4 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.answer import NOT_FOUND, extract_answer, supported
+from retrieval.answer import NOT_FOUND, Gate, extract_answer, rank_sentences
 from retrieval.models import Passage
 
 TRAIN = (
@@ -68,12 +68,40 @@ def test_pronoun_sentence_brings_its_predecessor() -> None:
     assert got.answer.startswith("Kim Jong Il used armored trains. [1] He was said")
 
 
-def test_support_trades_cosine_against_term_coverage() -> None:
-    assert supported([passage("x", dense=0.6)], 0.0, 0.6, 1.0)
-    assert not supported([passage("x", dense=0.3)], 0.4, 0.6, 1.0)
-    assert supported([passage("x", dense=0.3)], 0.6, 0.6, 1.0)
+def test_gate_adds_cosine_sentence_overlap_and_passage_coverage() -> None:
+    gate = Gate(min_dense=0.6, min_overlap=1.6, min_coverage=2.1)
+    assert gate.supports([passage("x", dense=0.6)], 0.0, 0.0)
+    assert not gate.supports([passage("x", dense=0.3)], 0.4, 0.4)  # 0.5 + 0.25 + 0.19 < 1
+    assert gate.supports([passage("x", dense=0.3)], 0.5, 0.5)  # 0.5 + 0.31 + 0.24 >= 1
+    assert gate.supports([passage("x", dense=0.1), passage("y", dense=0.6)], 0.0, 0.0)  # best cosine
 
 
-def test_support_without_dense_scores_uses_coverage_alone() -> None:
-    assert supported([passage("x", dense=None)], 0.3, 0.6, 1.0)
-    assert not supported([passage("x", dense=None)], 0.1, 0.6, 1.0)
+def test_gate_without_dense_scores_uses_the_lexical_terms_at_a_quarter() -> None:
+    gate = Gate(min_dense=0.6, min_overlap=1.6, min_coverage=2.1)
+    assert gate.supports([passage("x", dense=None)], 0.3, 0.3)  # 0.19 + 0.14 >= 0.25
+    assert not gate.supports([passage("x", dense=None)], 0.1, 0.2)
+
+
+CLOSE = "The bridge opened in 1932 after years of work. The bridge was repaired in 1990 after the flood."
+
+
+def test_runner_up_sentence_is_shown_when_the_ranker_is_unsure() -> None:
+    q = "When did the bridge open after work?"
+    ranked = rank_sentences(q, [passage(CLOSE)])
+    ratio = 2.718281828 ** (ranked[1].score - ranked[0].score)  # runner-up's share of the top's probability
+    shown = extract_answer(q, [passage(CLOSE)], k=3, second_ratio=ratio * 0.99)
+    assert shown.answer.count("[1]") == 2
+    assert len(shown.citations[0].highlights) == 2
+    alone = extract_answer(q, [passage(CLOSE)], k=3, second_ratio=min(1.0, ratio * 1.01))
+    assert alone.answer.count("[1]") == 1
+    assert extract_answer(q, [passage(CLOSE)], k=3, second_ratio=0.0).answer == alone.answer
+    assert extract_answer(q, [passage(CLOSE)], k=3, max_sentences=1, second_ratio=1e-9).answer == alone.answer
+
+
+def test_two_sentences_from_two_passages_cite_the_answer_passage_first() -> None:
+    q = "When did the bridge open after work?"
+    ps = [passage(CLOSE[:47], 0), passage(CLOSE[48:], 900)]
+    got = extract_answer(q, ps, k=3, second_ratio=1e-9)
+    first = rank_sentences(q, ps)[0]
+    assert got.citations[0].start == ps[first.passage].start
+    assert got.answer.index("[1]") < got.answer.index("[2]")

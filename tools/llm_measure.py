@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from config.settings import LLMSettings, Settings
-from retrieval.answer import extract_answer
+from retrieval.answer import Gate, extract_answer
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.evaluation import answer_contains
 from retrieval.llm import LLMAnswerer
@@ -44,8 +44,8 @@ def run(base_url: str) -> None:
             passages,
             k=k,
             max_sentences=a.max_sentences,
-            min_dense=a.min_dense_score,
-            min_overlap=a.min_overlap,
+            gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage),
+            second_ratio=a.second_sentence_ratio,
         )
         t = time.perf_counter()
         r = llm.answer(q["question"], passages[:k])
