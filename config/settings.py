@@ -90,17 +90,20 @@ class AnswerSettings(BaseModel):
 
     max_sentences: int = Field(2, ge=1, le=5)
     min_dense_score: float = Field(
-        0.6,
+        1.2,
         gt=0.0,
-        le=2.0,
-        description="Abstain when best cosine/this + sentence overlap/min_overlap + "
-        "passage coverage/min_coverage < 1.",
+        le=100.0,
+        description="Abstain when best cosine/this + sentence overlap/min_overlap + passage "
+        "coverage/min_coverage + sentence cosine/min_sentence_cosine < 1.",
     )
     min_overlap: float = Field(
-        1.6, gt=0.0, le=10.0, description="Weighted share of question terms in the answer sentence."
+        3.0, gt=0.0, le=100.0, description="Weighted share of question terms in the answer sentence."
     )
     min_coverage: float = Field(
-        2.1, gt=0.0, le=10.0, description="Weighted share of question terms in the best passage."
+        2.0, gt=0.0, le=100.0, description="Weighted share of question terms in the best passage."
+    )
+    min_sentence_cosine: float = Field(
+        1.0, gt=0.0, le=100.0, description="Cosine of the answer sentence with the question."
     )
     second_sentence_ratio: float = Field(
         0.7,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from retrieval.models import Citation, Passage
 from retrieval.text import sentence_spans, terms
@@ -33,6 +35,7 @@ class _Sentence:
     text: str
     score: float
     overlap: float
+    cosine: float
 
 
 @dataclass(frozen=True)
@@ -82,18 +85,19 @@ def coverage(question: str, passages: Sequence[Passage]) -> float:
 _PRONOUN = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
 # Weights of a conditional-logit sentence ranker fitted on xquad-articles dev questions only.
 WEIGHTS = {
-    "overlap": 7.01,
-    "prev": 1.37,
-    "next": 1.75,
-    "cue": 1.31,
-    "rank0": 0.74,
-    "rank1": 0.61,
-    "pscore": 3.32,
-    "dense": 4.61,
-    "bigram": 1.02,
-    "novel": -2.16,
-    "length": 0.17,
-    "pronoun": 0.34,
+    "overlap": 6.5,
+    "prev": 2.1,
+    "next": 2.15,
+    "cue": 1.51,
+    "rank0": 0.19,
+    "rank1": 0.2,
+    "pscore": 1.96,
+    "dense": 1.25,
+    "bigram": 1.1,
+    "novel": 0.37,
+    "length": 0.18,
+    "pronoun": 0.22,
+    "cosine": 11.24,
 }
 ANSWER_DEPTH = 3  # answers come from the first 3 passages whatever k is, so k only adds citations
 FEATURES = (
@@ -109,6 +113,7 @@ FEATURES = (
     "novel",
     "length",
     "pronoun",
+    "cosine",
 )
 
 
@@ -116,14 +121,42 @@ def _bigrams(ts: Sequence[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(ts))
 
 
-def features(question: str, passages: Sequence[Passage]) -> list[tuple[int, int, int, str, dict[str, float]]]:
+def sentence_cosines(
+    passage: Passage,
+    spans: Sequence[tuple[int, int]],
+    question_vector: np.ndarray | None,
+    vectors: np.ndarray | None,
+) -> list[float]:
+    """Return each sentence's cosine with the question.
+
+    A sentence without a stored vector (stored by a model that gives none, or past the model's
+    token limit) falls back on its passage's cosine.
+    """
+    fallback = passage.dense or 0.0
+    if question_vector is None or vectors is None or len(vectors) != len(spans):
+        return [fallback] * len(spans)
+    cosines = vectors @ np.asarray(question_vector, dtype=np.float32)
+    present = np.abs(vectors).sum(axis=1) > 0
+    return [float(c) if ok else fallback for c, ok in zip(cosines, present, strict=True)]
+
+
+def features(
+    question: str,
+    passages: Sequence[Passage],
+    question_vector: np.ndarray | None = None,
+    sentence_vectors: Mapping[str, np.ndarray] | None = None,
+) -> list[tuple[int, int, int, str, dict[str, float]]]:
     """Return (passage index, start, end, text, features) for every sentence of the passages."""
     q_list = terms(question)
     q_terms = set(q_list)
     q_bigrams = _bigrams(q_list)
     raw: list[tuple[int, int, int, str, list[str]]] = []
+    cosine: list[float] = []
     for p_index, passage in enumerate(passages):
-        for s, e in sentence_spans(passage.text):
+        spans = sentence_spans(passage.text)
+        stored = (sentence_vectors or {}).get(passage.chunk_id)
+        cosine += sentence_cosines(passage, spans, question_vector, stored)
+        for s, e in spans:
             text = passage.text[s:e]
             raw.append((p_index, passage.start + s, passage.start + e, text, terms(text)))
     if not raw or not q_terms:
@@ -152,17 +185,23 @@ def features(question: str, passages: Sequence[Passage]) -> list[tuple[int, int,
             "novel": sum(1 for t in ts if t not in q_terms) / len(ts) if ts else 0.0,
             "length": math.log(1 + len(ts)),
             "pronoun": float(first in _PRONOUN),
+            "cosine": cosine[i],
         }
         out.append((p_index, start, end, text, f))
     return out
 
 
-def rank_sentences(question: str, passages: Sequence[Passage]) -> list[_Sentence]:
+def rank_sentences(
+    question: str,
+    passages: Sequence[Passage],
+    question_vector: np.ndarray | None = None,
+    sentence_vectors: Mapping[str, np.ndarray] | None = None,
+) -> list[_Sentence]:
     """Return the sentences of the passages, best answer first."""
     out = []
-    for p_index, start, end, text, f in features(question, passages):
+    for p_index, start, end, text, f in features(question, passages, question_vector, sentence_vectors):
         score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
-        out.append(_Sentence(p_index, start, end, text, score, f["overlap"]))
+        out.append(_Sentence(p_index, start, end, text, score, f["overlap"], f["cosine"]))
     return sorted(out, key=lambda s: s.score, reverse=True)
 
 
@@ -170,22 +209,26 @@ def rank_sentences(question: str, passages: Sequence[Passage]) -> list[_Sentence
 class Gate:
     """When the passages support an answer: the evidence, as shares of what alone would do.
 
-    Answer when cosine/min_dense + sentence overlap/min_overlap + passage coverage/min_coverage >= 1,
-    where cosine is the best passage's, sentence overlap the answer sentence's weighted share of
-    question terms and passage coverage the best passage's. Without cosines (BM25-only search)
-    the lexical terms alone must reach a quarter of the bar.
+    Answer when cosine/min_dense + sentence overlap/min_overlap + passage coverage/min_coverage
+    + sentence cosine/min_sentence_cosine >= 1. Cosine is the best passage's; sentence overlap
+    and sentence cosine are the answer sentence's weighted share of question terms and its cosine
+    with the question; passage coverage is the best passage's share of question terms. Without
+    cosines (BM25-only search) the lexical terms alone must reach a quarter of the bar.
     """
 
-    min_dense: float = 0.6
-    min_overlap: float = 1.6
-    min_coverage: float = 2.1
+    min_dense: float = 1.2
+    min_overlap: float = 3.0
+    min_coverage: float = 2.0
+    min_sentence_cosine: float = 1.0
 
-    def supports(self, pool: Sequence[Passage], overlap: float, covered: float) -> bool:
+    def supports(
+        self, pool: Sequence[Passage], overlap: float, covered: float, sentence_cosine: float
+    ) -> bool:
         lexical = overlap / self.min_overlap + covered / self.min_coverage
         dense = [p.dense for p in pool if p.dense is not None]
         if not dense:
             return lexical >= 0.25
-        return max(dense) / self.min_dense + lexical >= 1.0
+        return max(dense) / self.min_dense + sentence_cosine / self.min_sentence_cosine + lexical >= 1.0
 
 
 def _with_context(ranked: Sequence[_Sentence], max_sentences: int, second_ratio: float) -> list[_Sentence]:
@@ -211,6 +254,8 @@ def extract_answer(
     passages: Sequence[Passage],
     *,
     k: int,
+    question_vector: np.ndarray | None = None,
+    sentence_vectors: Mapping[str, np.ndarray] | None = None,
     max_sentences: int = 2,
     gate: Gate = Gate(),  # frozen, so one shared default is safe
     second_ratio: float = 0.7,
@@ -219,9 +264,10 @@ def extract_answer(
     """Choose answer sentences from passages, number the citations, or abstain."""
     top = list(passages[:k])
     pool = top[: min(k, depth)]
-    sentences = rank_sentences(question, pool)
+    sentences = rank_sentences(question, pool, question_vector, sentence_vectors)
     overlap = sentences[0].overlap if sentences else 0.0
-    if not overlap or not gate.supports(pool, overlap, coverage(question, pool)):
+    cosine = sentences[0].cosine if sentences else 0.0
+    if not overlap or not gate.supports(pool, overlap, coverage(question, pool), cosine):
         return Extracted(NOT_FOUND, True, (), overlap)
     chosen = _with_context(sentences, max_sentences, second_ratio)
     order = [s.passage for s in chosen]

@@ -8,6 +8,8 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrieval.embedding import Embedder
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -75,7 +77,7 @@ def make_corpus(
     return docs
 
 
-class SyntheticEmbedder:
+class SyntheticEmbedder(Embedder):
     """Stand-in for the model past the embed limit: a real vector plus seeded noise, renormalised."""
 
     def __init__(self, bank: np.ndarray, name: str, noise: float = 0.3) -> None:

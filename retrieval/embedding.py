@@ -35,6 +35,24 @@ class Embedder:
         """Return a (len(texts), dimension) array of unit vectors."""
         raise NotImplementedError
 
+    def encode_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return unit vectors for texts and, per text, one for each (start, end) span of it.
+
+        This default encodes each span on its own; a model that can pool its token vectors
+        over the spans does better (one forward pass). A span it cannot place (past the
+        model's token limit) gets a zero row.
+        """
+        vectors = self.encode(texts)
+        flat = [text[s:e] for text, pairs in zip(texts, spans, strict=True) for s, e in pairs]
+        pieces = self.encode(flat) if flat else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+        out, at = [], 0
+        for pairs in spans:
+            out.append(pieces[at : at + len(pairs)])
+            at += len(pairs)
+        return vectors, out
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents (LangChain interface)."""
         return [list(map(float, row)) for row in self.encode(texts)]
@@ -107,6 +125,39 @@ class SentenceTransformerEmbedder(Embedder):
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return the texts' vectors and, from the same forward pass, the spans' mean token vectors."""
+        if self._model is None:
+            self.load()
+        model = self._model
+        batch = self._settings.batch_size
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[np.ndarray] = []
+        for lo in range(0, len(texts), batch):
+            part = texts[lo : lo + batch]
+            outputs = model.encode(part, batch_size=batch, output_value=None, show_progress_bar=False)
+            marks = model.tokenizer(
+                part, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
+            )["offset_mapping"]
+            for i, (out, offsets) in enumerate(zip(outputs, marks, strict=True)):
+                vectors[lo + i] = _unit(out["sentence_embedding"].float().numpy())
+                tokens = out["token_embeddings"][: len(offsets)].float().numpy()
+                starts, ends = np.asarray(offsets, dtype=np.int64).reshape(-1, 2).T
+                rows = np.zeros((len(spans[lo + i]), self.dimension), dtype=np.float32)
+                for j, (s, e) in enumerate(spans[lo + i]):
+                    inside = (ends > starts) & (starts >= s) & (ends <= e)
+                    if inside.any():
+                        rows[j] = _unit(tokens[inside].mean(axis=0))
+                pooled.append(rows)
+        return vectors, pooled
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return (v / norm).astype(np.float32) if norm else v.astype(np.float32)
 
 
 @contextmanager

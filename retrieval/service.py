@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from retrieval.answer import Gate, extract_answer
+from retrieval.answer import ANSWER_DEPTH, Gate, extract_answer
 from retrieval.chunking import chunk_text
 from retrieval.errors import InvalidInput, NotFound
 from retrieval.models import AddResult, Answer, ArticleInfo, Citation, Passage, SourceDocument
@@ -146,10 +146,21 @@ class CitebotService:
         if not pending:
             return
         title = self.settings.chunk.title_in_embedding
-        texts = [(f"{p.doc.title}\n" if title else "") + c.text for p in pending for c in p.chunks]
-        vectors = self.embedder.encode(texts)
+        prefixes = [f"{p.doc.title}\n" if title else "" for p in pending for _ in p.chunks]
+        texts = [
+            prefix + c.text
+            for prefix, c in zip(prefixes, (c for p in pending for c in p.chunks), strict=True)
+        ]
+        chunk_texts = [c.text for p in pending for c in p.chunks]
+        spans = [
+            [(len(prefix) + s, len(prefix) + e) for s, e in sentence_spans(text)]
+            for prefix, text in zip(prefixes, chunk_texts, strict=True)
+        ]
+        # One forward pass gives the chunk vectors and, pooled per sentence, the answerer's.
+        vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
         offset = 0
         writes: list[tuple[ArticleInfo, _Planned, np.ndarray]] = []
+        per_item: list[list[np.ndarray]] = []
         for p in pending:
             doc, existing = p.doc, p.existing
             info = ArticleInfo(
@@ -168,11 +179,12 @@ class CitebotService:
                 chars=len(doc.text),
             )
             writes.append((info, p, vectors[offset : offset + len(p.chunks)]))
+            per_item.append(sentence_vectors[offset : offset + len(p.chunks)])
             offset += len(p.chunks)
         # Chunks first, then every record with the new token in one request, then the old
         # versions' chunks: each article still becomes visible only once its chunks are stored.
         with base.write_lock:
-            base.store.put_many([(p.article_id, p.digest[:16], p.chunks, v) for _, p, v in writes])
+            base.store.put_many([(p.article_id, p.digest[:16], p.chunks, v) for _, p, v in writes], per_item)
             base.store.commit_articles([(info, p.digest[:16], p.doc.text) for info, p, _ in writes])
             for _, p, _ in writes:
                 base.store.delete_chunks(p.article_id, keep_version=p.digest[:16])
@@ -242,12 +254,19 @@ class CitebotService:
         passages = base.search(query, vector, self.settings.search, k)
         t3 = time.perf_counter()
         a = self.settings.answer
+        sentence_vectors = (
+            base.store.sentence_vectors([p.chunk_id for p in passages[:ANSWER_DEPTH]])
+            if vector is not None
+            else {}
+        )
         got = extract_answer(
             question,
             passages,
             k=k,
+            question_vector=vector,
+            sentence_vectors=sentence_vectors,
             max_sentences=a.max_sentences,
-            gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage),
+            gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
             second_ratio=a.second_sentence_ratio,
         )
         text, abstained, cites, answered_by = got.answer, got.abstained, got.citations, "extractive"

@@ -7,6 +7,7 @@ in progress is never half-visible, and re-running it completes it.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import uuid
@@ -227,20 +228,35 @@ class KBStore:
         """Write an article version's chunks (invisible until `commit_articles`)."""
         self.put_many([(article_id, version, chunks, vectors)])
 
-    def put_many(self, items: Sequence[tuple[str, str, Sequence[Chunk], np.ndarray]]) -> None:
-        """Write the chunks of several article versions, in as few requests as the batch size allows."""
+    def put_many(
+        self,
+        items: Sequence[tuple[str, str, Sequence[Chunk], np.ndarray]],
+        sentences: Sequence[Sequence[np.ndarray]] | None = None,
+    ) -> None:
+        """Write the chunks of several article versions, in as few requests as the batch size allows.
+
+        sentences, when given, holds per item and per chunk the vectors of the chunk's sentences
+        (in `sentence_spans` order); they are stored with the chunk, in its metadata.
+        """
         # Each embedded Chroma write costs ~50 ms whatever its size: batching across articles
         # is what makes bulk ingestion fast (see docs/performance.md).
         ids: list[str] = []
         metas: list[dict[str, Any]] = []
         texts: list[str] = []
         vectors: list[np.ndarray] = []
-        for article_id, version, chunks, vecs in items:
+        for n, (article_id, version, chunks, vecs) in enumerate(items):
             ids += [chunk_id(article_id, version, c.index) for c in chunks]
-            metas += [
-                {"article_id": article_id, "version": version, "idx": c.index, "start": c.start, "end": c.end}
-                for c in chunks
-            ]
+            for i, c in enumerate(chunks):
+                meta: dict[str, Any] = {
+                    "article_id": article_id,
+                    "version": version,
+                    "idx": c.index,
+                    "start": c.start,
+                    "end": c.end,
+                }
+                if sentences is not None:
+                    meta[SENTENCE_VECTORS] = pack_vectors(sentences[n][i])
+                metas.append(meta)
             texts += [c.text for c in chunks]
             vectors.append(vecs)
         if not ids:
@@ -325,6 +341,18 @@ class KBStore:
         got = _chroma_call("reading vectors", self._chunks.get, ids=list(ids), include=["embeddings"])
         return dict(zip(got["ids"], got["embeddings"], strict=True))
 
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Return the stored sentence vectors of the given chunk ids (chunks stored without them are left out)."""
+        if not ids:
+            return {}
+        got = _chroma_call("reading sentence vectors", self._chunks.get, ids=list(ids), include=["metadatas"])
+        out = {}
+        for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+            blob = (meta or {}).get(SENTENCE_VECTORS)
+            if isinstance(blob, str) and (rows := unpack_vectors(blob)) is not None:
+                out[cid] = rows
+        return out
+
     def iter_chunks(self, page: int = 5000) -> Iterator[StoredChunk]:
         """Yield every stored chunk (all versions), page by page."""
         offset = 0
@@ -345,6 +373,40 @@ class KBStore:
     def count_chunks(self) -> int:
         """Return how many chunks are stored, all versions included."""
         return int(_chroma_call("counting chunks", self._chunks.count))
+
+
+SENTENCE_VECTORS = "sentence_vectors"
+
+
+def pack_vectors(rows: np.ndarray) -> str:
+    """Pack unit vectors as int8 with a float32 scale per row: a quarter of float32's bytes."""
+    import numpy as np
+
+    rows = np.asarray(rows, dtype=np.float32)
+    if rows.ndim != 2:
+        raise ValueError(f"expected a 2-d array of vectors, got shape {rows.shape}")
+    scale = np.abs(rows).max(axis=1, initial=0.0) / 127.0
+    safe = np.where(scale > 0, scale, 1.0)
+    quantized = np.clip(np.round(rows / safe[:, None]), -127, 127).astype(np.int8)
+    header = np.array(rows.shape, dtype="<u2").tobytes()
+    return base64.b64encode(header + scale.astype("<f4").tobytes() + quantized.tobytes()).decode("ascii")
+
+
+def unpack_vectors(blob: str) -> np.ndarray | None:
+    """Undo pack_vectors; None if the blob is malformed."""
+    import numpy as np
+
+    try:
+        raw = base64.b64decode(blob, validate=True)
+        n, dim = (int(x) for x in np.frombuffer(raw[:4], dtype="<u2"))
+        if len(raw) != 4 + 4 * n + n * dim:
+            return None
+        scale = np.frombuffer(raw[4 : 4 + 4 * n], dtype="<f4")
+        quantized = np.frombuffer(raw[4 + 4 * n :], dtype=np.int8).reshape(n, dim)
+    except (ValueError, TypeError):
+        return None
+    rows: np.ndarray = (quantized.astype(np.float32) * scale[:, None]).astype(np.float32)
+    return rows
 
 
 def chunk_id(article_id: str, version: str, index: int) -> str:

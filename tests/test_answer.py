@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from retrieval.answer import NOT_FOUND, Gate, extract_answer, rank_sentences
+import numpy as np
+
+from retrieval.answer import NOT_FOUND, Gate, extract_answer, rank_sentences, sentence_cosines
 from retrieval.models import Passage
 
 TRAIN = (
@@ -68,18 +70,33 @@ def test_pronoun_sentence_brings_its_predecessor() -> None:
     assert got.answer.startswith("Kim Jong Il used armored trains. [1] He was said")
 
 
-def test_gate_adds_cosine_sentence_overlap_and_passage_coverage() -> None:
-    gate = Gate(min_dense=0.6, min_overlap=1.6, min_coverage=2.1)
-    assert gate.supports([passage("x", dense=0.6)], 0.0, 0.0)
-    assert not gate.supports([passage("x", dense=0.3)], 0.4, 0.4)  # 0.5 + 0.25 + 0.19 < 1
-    assert gate.supports([passage("x", dense=0.3)], 0.5, 0.5)  # 0.5 + 0.31 + 0.24 >= 1
-    assert gate.supports([passage("x", dense=0.1), passage("y", dense=0.6)], 0.0, 0.0)  # best cosine
+def test_gate_adds_up_the_four_kinds_of_evidence() -> None:
+    gate = Gate(min_dense=1.2, min_overlap=3.0, min_coverage=2.0, min_sentence_cosine=1.0)
+    assert gate.supports([passage("x", dense=1.2)], 0.0, 0.0, 0.0)  # the best cosine alone
+    assert gate.supports([passage("x", dense=0.0)], 0.0, 0.0, 1.0)  # the sentence's cosine alone
+    assert gate.supports([passage("x", dense=0.3)], 0.6, 0.6, 0.3)  # 0.25 + 0.2 + 0.3 + 0.3 >= 1
+    assert not gate.supports([passage("x", dense=0.3)], 0.3, 0.3, 0.3)  # 0.25 + 0.1 + 0.15 + 0.3 < 1
+    assert gate.supports([passage("x", dense=0.0), passage("y", dense=0.6)], 0.0, 1.0, 0.5)  # best cosine
 
 
 def test_gate_without_dense_scores_uses_the_lexical_terms_at_a_quarter() -> None:
-    gate = Gate(min_dense=0.6, min_overlap=1.6, min_coverage=2.1)
-    assert gate.supports([passage("x", dense=None)], 0.3, 0.3)  # 0.19 + 0.14 >= 0.25
-    assert not gate.supports([passage("x", dense=None)], 0.1, 0.2)
+    gate = Gate(min_dense=1.2, min_overlap=3.0, min_coverage=2.0, min_sentence_cosine=1.0)
+    assert gate.supports([passage("x", dense=None)], 0.3, 0.3, 0.0)  # 0.1 + 0.15 >= 0.25
+    assert not gate.supports([passage("x", dense=None)], 0.3, 0.2, 0.9)  # 0.1 + 0.1 < 0.25
+
+
+def test_sentence_vectors_steer_the_answer_and_missing_ones_fall_back_on_the_passage() -> None:
+    text = "The bridge is long. The bridge is old."
+    p = passage(text, dense=0.5)
+    q = np.array([1.0, 0.0], dtype=np.float32)
+    second = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)  # the second sentence matches
+    first = second[::-1].copy()
+    assert "old" in rank_sentences("bridge?", [p], q, {p.chunk_id: second})[0].text
+    assert "long" in rank_sentences("bridge?", [p], q, {p.chunk_id: first})[0].text
+    # no vectors, a count that does not match the sentences, or a zero row: the passage's cosine
+    assert sentence_cosines(p, [(0, 19), (20, 38)], q, None) == [0.5, 0.5]
+    assert sentence_cosines(p, [(0, 19), (20, 38)], q, second[:1]) == [0.5, 0.5]
+    assert sentence_cosines(p, [(0, 19), (20, 38)], q, np.array([[0.0, 0.0], [1.0, 0.0]])) == [0.5, 1.0]
 
 
 CLOSE = "The bridge opened in 1932 after years of work. The bridge was repaired in 1990 after the flood."

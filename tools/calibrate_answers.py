@@ -41,8 +41,11 @@ DATA = ROOT.parent / "shared" / "eval" / "xquad-articles"
 @dataclass
 class Case:
     question: ev.EvalQuestion
+    vector: np.ndarray
     present: list[Passage]
+    present_vectors: dict[str, np.ndarray]
     left_out: list[Passage]
+    left_out_vectors: dict[str, np.ndarray]
 
 
 class MemoEmbedder:
@@ -52,6 +55,7 @@ class MemoEmbedder:
         self.inner = inner
         self.name = inner.name
         self.memo: dict[str, np.ndarray] = {}
+        self.passages: dict[tuple[str, tuple[tuple[int, int], ...]], tuple[np.ndarray, np.ndarray]] = {}
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -61,6 +65,18 @@ class MemoEmbedder:
         if missing:
             self.memo.update(zip(missing, self.inner.encode(missing), strict=True))
         return np.stack([self.memo[t] for t in texts]) if texts else self.inner.encode([])
+
+    def encode_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        keys = [(t, tuple(s)) for t, s in zip(texts, spans, strict=True)]
+        missing = [k for k in dict.fromkeys(keys) if k not in self.passages]
+        if missing:
+            vectors, pooled = self.inner.encode_passages(
+                [t for t, _ in missing], [list(s) for _, s in missing]
+            )
+            self.passages.update(zip(missing, zip(vectors, pooled, strict=True), strict=True))
+        return np.stack([self.passages[k][0] for k in keys]), [self.passages[k][1] for k in keys]
 
 
 def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[Case]:
@@ -76,8 +92,8 @@ def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[
     order = sorted(a.id for a in articles)
     random.Random(ev.WITHHOLD_SEED).shuffle(order)
     groups = [set(order[i::folds]) for i in range(folds)]
-    present: dict[str, list[Passage]] = {}
-    left_out: dict[str, list[Passage]] = {}
+    present: dict[str, tuple[list[Passage], dict[str, np.ndarray]]] = {}
+    left_out: dict[str, tuple[list[Passage], dict[str, np.ndarray]]] = {}
     for group in [set(), *groups]:
         with tempfile.TemporaryDirectory(prefix="citebot-calibrate-") as tmp:
             local = settings.model_copy(
@@ -96,44 +112,105 @@ def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[
                     continue
                 vector = embedder.encode([q.question])[0]
                 found = kb.search(q.question, vector, local.search, ans.ANSWER_DEPTH)
-                (left_out if group else present)[q.id] = found
-    return [Case(q, present[q.id], left_out[q.id]) for q in questions]
+                stored = kb.store.sentence_vectors([p.chunk_id for p in found])
+                (left_out if group else present)[q.id] = (found, stored)
+    return [Case(q, embedder.encode([q.question])[0], *present[q.id], *left_out[q.id]) for q in questions]
 
 
-def gate_inputs(question: str, pool: list[Passage]) -> tuple[float, float, float]:
-    """Return (best cosine, answer sentence overlap, passage coverage) as the gate sees them."""
-    ranked = ans.rank_sentences(question, pool)
+def gate_inputs(
+    c: Case, pool: list[Passage], vectors: dict[str, np.ndarray]
+) -> tuple[float, float, float, float]:
+    """Return (best cosine, sentence overlap, passage coverage, sentence cosine) as the gate sees them."""
+    ranked = ans.rank_sentences(c.question.question, pool, c.vector, vectors)
     dense = max((p.dense or 0.0 for p in pool), default=0.0)
-    return dense, ranked[0].overlap if ranked else 0.0, ans.coverage(question, pool)
+    if not ranked:
+        return dense, 0.0, 0.0, 0.0
+    return dense, ranked[0].overlap, ans.coverage(c.question.question, pool), ranked[0].cosine
+
+
+def _nll(w: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]], l2: float) -> tuple[float, np.ndarray]:
+    """Conditional-logit loss: -log P(a gold sentence) per question, softmax over its sentences."""
+    total, grad = l2 * float(w @ w), 2 * l2 * w
+    for x, y in groups:
+        s = x @ w
+        e = np.exp(s - s.max())
+        p = e / e.sum()
+        gold = e[y] / e[y].sum()
+        total -= math.log(e[y].sum() / e.sum())
+        grad = grad - (x[y] * gold[:, None]).sum(axis=0) + (x * p[:, None]).sum(axis=0)
+    return total, grad
+
+
+def fit_ranker(cases: list[Case], l2: float = 0.03, folds: int = 5) -> None:
+    """Fit the sentence ranker's weights; print 5-fold (by article) top-1 and the weights on all of dev."""
+    from scipy.optimize import minimize
+
+    data = []
+    for c in cases:
+        feats = ans.features(c.question.question, c.present, c.vector, c.present_vectors)
+        if not feats:
+            continue
+        x = np.array([[f[name] for name in ans.FEATURES] for *_, f in feats])
+        y = np.array([ev.answer_contains(text, c.question.answers) for _, _, _, text, _ in feats])
+        data.append((c.question.article_id, x, y))
+    articles = sorted({a for a, _, _ in data})
+    fold = {a: i % folds for i, a in enumerate(articles)}
+
+    def fit(rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        trainable = [(x, y) for x, y in rows if y.any()]
+        start = np.zeros(len(ans.FEATURES))
+        return np.asarray(minimize(_nll, start, args=(trainable, l2), jac=True, method="L-BFGS-B").x)
+
+    hits = 0
+    for k in range(folds):
+        w = fit([(x, y) for a, x, y in data if fold[a] != k])
+        hits += sum(bool(y[np.argmax(x @ w)]) for a, x, y in data if fold[a] == k)
+    shipped = np.array([ans.WEIGHTS[name] for name in ans.FEATURES])
+    current = sum(bool(y[np.argmax(x @ shipped)]) for _, x, y in data)
+    print(f"sentence ranker top-1: shipped weights {current / len(cases):.3f} on dev, ", end="")
+    print(f"refit {hits / len(cases):.3f} in {folds}-fold cross-validation by article")
+    weights = fit([(x, y) for _, x, y in data])
+    print(
+        "weights fitted on all of dev:",
+        {n: round(float(v), 2) for n, v in zip(ans.FEATURES, weights, strict=True)},
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=Path, default=DATA / "articles.jsonl")
     parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
+    parser.add_argument("--fit-only", action="store_true", help="fit the sentence ranker and stop")
     args = parser.parse_args()
     cases = retrieve(args.articles, args.questions)
     n = len(cases)
-    present = [gate_inputs(c.question.question, c.present) for c in cases]
-    absent = [gate_inputs(c.question.question, c.left_out) for c in cases]
+    fit_ranker(cases)
+    if args.fit_only:
+        return 0
+    present = [gate_inputs(c, c.present, c.present_vectors) for c in cases]
+    absent = [gate_inputs(c, c.left_out, c.left_out_vectors) for c in cases]
 
     print(f"abstention gate on {n} dev questions (answered = answerable and not abstained)")
-    header = "min_dense_score  min_overlap  min_coverage  answered  abstained_when_left_out"
+    header = (
+        "min_dense_score  min_overlap  min_coverage  min_sentence_cosine  answered  abstained_when_left_out"
+    )
     p, q = np.array(present), np.array(absent)
     rows = []
-    for dense in np.arange(0.5, 0.751, 0.025):
-        for overlap in np.arange(0.8, 2.01, 0.1):
-            for cover in np.arange(1.0, 3.01, 0.1):
-                weights = np.array([1 / dense, 1 / overlap, 1 / cover])
-                answered = float((p @ weights >= 1).mean())
-                abstained = float((q @ weights < 1).mean())
-                rows.append((answered, abstained, dense, overlap, cover))
+    for dense in (*np.arange(0.5, 2.01, 0.1), 100.0):  # 100: the term all but switched off
+        for overlap in (*np.arange(0.8, 3.01, 0.2), 100.0):
+            for cover in (*np.arange(1.0, 4.01, 0.25), 100.0):
+                for cosine in (*np.arange(0.5, 2.01, 0.1), 100.0):
+                    weights = np.array([1 / dense, 1 / overlap, 1 / cover, 1 / cosine])
+                    answered = float((p @ weights >= 1).mean())
+                    abstained = float((q @ weights < 1).mean())
+                    rows.append((answered, abstained, dense, overlap, cover, cosine))
     for floor in (0.94, 0.95, 0.96, 0.97):
         print(f"best with at least {floor} abstaining:\n{header}")
-        for answered, abstained, dense, overlap, cover in sorted(r for r in rows if r[1] >= floor)[::-1][:3]:
-            print(f"{dense:15.3f}  {overlap:11.2f}  {cover:12.2f}  {answered:8.3f}  {abstained:23.3f}")
+        for answered, abstained, *mins in sorted(r for r in rows if r[1] >= floor)[::-1][:3]:
+            cells = "  ".join(f"{v:>{w}.3f}" for v, w in zip(mins, (15, 11, 12, 19), strict=True))
+            print(f"{cells}  {answered:8.3f}  {abstained:23.3f}")
 
-    ranked = [ans.rank_sentences(c.question.question, c.present) for c in cases]
+    ranked = [ans.rank_sentences(c.question.question, c.present, c.vector, c.present_vectors) for c in cases]
     good = [
         [ev.answer_contains(s.text, c.question.answers) for s in r]
         for c, r in zip(cases, ranked, strict=True)

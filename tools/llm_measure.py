@@ -44,7 +44,7 @@ def run(base_url: str) -> None:
             passages,
             k=k,
             max_sentences=a.max_sentences,
-            gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage),
+            gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
             second_ratio=a.second_sentence_ratio,
         )
         t = time.perf_counter()

@@ -1,0 +1,74 @@
+"""Sentence vectors: pooled from the chunk's forward pass at ingest, stored with the chunk."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.service import CitebotService
+from retrieval.store import pack_vectors, unpack_vectors
+from retrieval.text import sentence_spans
+from tests.conftest import SEED_TEXT
+
+TEXT = (
+    "Kim Jong Un's armored train is slow and heavy. "
+    "Live lobsters and French wines were delivered to the train. "
+    "The trip to Vladivostok took two days."
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    arrays(np.float32, st.tuples(st.integers(0, 6), st.integers(1, 64)), elements=st.floats(-1, 1, width=32))
+)
+def test_packed_vectors_come_back_within_the_int8_step(rows: np.ndarray) -> None:
+    back = unpack_vectors(pack_vectors(rows))
+    assert back is not None and back.shape == rows.shape
+    step = np.abs(rows).max(axis=1, initial=0.0, keepdims=True) / 127
+    assert np.all(np.abs(back - rows) <= step / 2 + 1e-6)
+
+
+def test_malformed_blobs_unpack_to_none() -> None:
+    good = pack_vectors(np.ones((2, 4), dtype=np.float32))
+    assert unpack_vectors(good[:-4]) is None  # cut short
+    assert unpack_vectors("not base64!") is None
+    assert unpack_vectors("") is None
+
+
+def test_pooled_vectors_come_from_the_same_pass_and_match_their_own_sentences(
+    real_embedder: SentenceTransformerEmbedder,
+) -> None:
+    prefix = "A title\n"
+    spans = [(len(prefix) + s, len(prefix) + e) for s, e in sentence_spans(TEXT)]
+    vectors, pooled = real_embedder.encode_passages([prefix + TEXT, "short"], [spans, []])
+    assert np.allclose(vectors, real_embedder.encode([prefix + TEXT, "short"]), atol=1e-5)
+    rows = pooled[0]
+    assert rows.shape == (3, real_embedder.dimension) and pooled[1].shape == (0, real_embedder.dimension)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    alone = real_embedder.encode([TEXT[s:e] for s, e in sentence_spans(TEXT)])
+    similarity = rows @ alone.T  # each pooled sentence is closest to the same sentence encoded alone
+    assert list(similarity.argmax(axis=1)) == [0, 1, 2]
+
+
+def test_sentences_past_the_token_limit_get_a_zero_row(real_embedder: SentenceTransformerEmbedder) -> None:
+    long = "word " * 400 + "The last sentence is far past the limit."
+    _, pooled = real_embedder.encode_passages([long], [[(0, 20), (len(long) - 41, len(long))]])
+    assert np.linalg.norm(pooled[0][0]) > 0.99
+    assert not pooled[0][1].any()
+
+
+def test_added_chunks_carry_one_vector_per_sentence(fake_service: CitebotService) -> None:
+    from retrieval.models import SourceDocument
+
+    fake_service.add_document(SourceDocument(text=SEED_TEXT, title="Seed", source="test"))
+    store = fake_service.kb().store
+    chunks = list(store.iter_chunks())
+    stored = store.sentence_vectors([c.id for c in chunks])
+    assert set(stored) == {c.id for c in chunks}
+    for c in chunks:
+        assert len(stored[c.id]) == len(sentence_spans(c.text))
+    expected = fake_service.embedder.encode([chunks[0].text[s:e] for s, e in sentence_spans(chunks[0].text)])
+    assert np.allclose(stored[chunks[0].id], expected, atol=0.01)

@@ -1,0 +1,79 @@
+"""Run `citebot eval` for the shipped answerer and the baselines, on dev and test, in one go.
+
+Usage: .venv/bin/python tools/quality_table.py [--articles PATH] [--questions PATH] [--splits dev,test]
+
+Prints a Markdown table (the one in docs/quality.md and the README) and the withhold-8 rows.
+Every row is a separate `citebot eval` process on the same corpus, chunking and model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "eval" / "xquad-articles"
+CITEBOT = [sys.executable, "-m", "bot.cli"]
+
+# name, extra arguments, environment overrides
+SYSTEMS: list[tuple[str, list[str], dict[str, str]]] = [
+    ("final", [], {}),
+    ("final, no abstention gate", [], {"CITEBOT_ANSWER__MIN_DENSE_SCORE": "0.001"}),
+    ("final, one sentence only", [], {"CITEBOT_ANSWER__SECOND_SENTENCE_RATIO": "0"}),
+    ("BM25 only", ["--retrieval", "bm25"], {}),
+    ("dense only", ["--retrieval", "dense"], {}),
+    (
+        "hybrid RRF (k=60, weights 1/1)",
+        [],
+        {"CITEBOT_SEARCH__FUSION": "rrf", "CITEBOT_SEARCH__BM25_WEIGHT": "1.0"},
+    ),
+]
+
+
+def evaluate(articles: Path, questions: Path, split: str, args: list[str], env: dict[str, str]) -> dict:
+    command = [*CITEBOT, "eval", "--articles", str(articles), "--questions", str(questions)]
+    out = subprocess.run(  # noqa: S603 - our own CLI, arguments built here
+        [*command, "--split", split, "--json", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=Path, default=DATA / "articles.jsonl")
+    parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
+    parser.add_argument("--splits", default="dev,test")
+    args = parser.parse_args()
+    print("| system | split | hit@1 | hit@3 | hit@5 | MRR@10 | answer acc. | answered | p50 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for split in args.splits.split(","):
+        for name, extra, env in SYSTEMS:
+            r = evaluate(args.articles, args.questions, split, extra, env)
+            cells = [r["hit@1"], r["hit@3"], r["hit@5"], r["mrr@10"], r["answer_accuracy"]]
+            cells.append(r["abstention"]["answered_on_kept"])
+            row = " | ".join(f"{v:.3f}" for v in cells)
+            print(f"| {name} | {split} | {row} | {r['latency_ms']['p50']:.1f} |", flush=True)
+    print("\n| withhold 8 (final) | split | abstained on withheld | answered on kept | answer acc. (kept) |")
+    print("|---|---|---|---|---|")
+    for split in args.splits.split(","):
+        r = evaluate(args.articles, args.questions, split, ["--withhold", "8"], {})
+        a = r["abstention"]
+        print(
+            f"| final | {split} | {a['abstained_on_withheld']:.3f} ({a['withheld_questions']} q) "
+            f"| {a['answered_on_kept']:.3f} | {r['answer_accuracy']:.3f} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
