@@ -146,15 +146,10 @@ class CitebotService:
         if not pending:
             return
         title = self.settings.chunk.title_in_embedding
-        prefixes = [f"{p.doc.title}\n" if title else "" for p in pending for _ in p.chunks]
-        texts = [
-            prefix + c.text
-            for prefix, c in zip(prefixes, (c for p in pending for c in p.chunks), strict=True)
-        ]
-        chunk_texts = [c.text for p in pending for c in p.chunks]
+        parts = [(f"{p.doc.title}\n" if title else "", c.text) for p in pending for c in p.chunks]
+        texts = [prefix + text for prefix, text in parts]
         spans = [
-            [(len(prefix) + s, len(prefix) + e) for s, e in sentence_spans(text)]
-            for prefix, text in zip(prefixes, chunk_texts, strict=True)
+            [(len(prefix) + s, len(prefix) + e) for s, e in sentence_spans(text)] for prefix, text in parts
         ]
         # One forward pass gives the chunk vectors and, pooled per sentence, the answerer's.
         vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
