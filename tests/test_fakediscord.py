@@ -128,21 +128,31 @@ async def test_ephemeral_is_decided_at_defer(world: World) -> None:
 async def test_response_after_deadline_is_a_violation(world: World) -> None:
     world.fake.response_deadline = 0.2
     bot = make_bot()
+    deadline_missed = asyncio.Event()
+    finished = asyncio.Event()
     errors: list[Exception] = []
 
     @bot.tree.command(description="Too slow")
     async def slow(interaction: discord.Interaction) -> None:
-        await asyncio.sleep(0.3)
         try:
-            await interaction.response.send_message("late")
-        except discord.NotFound as exc:
-            errors.append(exc)
+            await deadline_missed.wait()
+            try:
+                await interaction.response.send_message("late")
+            except discord.NotFound as exc:
+                errors.append(exc)
+        finally:
+            finished.set()
 
     async with running_bot(world.fake, bot):
         await bot.tree.sync()
         handle = await world.fake.invoke_command(world.guild, world.channel, world.alice, "slow")
+        await world.fake.wait_until(lambda: "no_response" in kinds(world.fake), what="the deadline")
+        deadline_missed.set()
+        # wait_response() returns as soon as the fake has seen the callback, before the bot has
+        # read the 404; wait for the command itself before looking at what it caught.
         await handle.wait_response()
-        assert not handle.responded
+        await asyncio.wait_for(finished.wait(), 5)
+        assert not handle.responded and len(handle.callbacks) == 1
         assert {"late_response", "no_response"} <= set(kinds(world.fake))
         assert len(errors) == 1 and errors[0].code == 10062
 

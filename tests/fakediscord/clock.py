@@ -9,14 +9,20 @@ DISCORD_EPOCH_MS = 1420070400000
 
 
 class FakeClock:
-    """Wall clock that tests can move forward without waiting."""
+    """Wall clock that tests can move forward without waiting.
+
+    It reads the wall clock once and then runs on the monotonic clock (the one asyncio's timers
+    use), so a step of the system clock cannot make a late response look early or vice versa.
+    """
 
     def __init__(self) -> None:
         self._offset = 0.0
+        self._wall_start = time.time()
+        self._mono_start = time.monotonic()
 
     def time(self) -> float:
         """Return the fake Unix time in seconds."""
-        return time.time() + self._offset
+        return self._wall_start + (time.monotonic() - self._mono_start) + self._offset
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds``."""

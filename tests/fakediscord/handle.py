@@ -87,7 +87,11 @@ class InteractionHandle:
         return self
 
     async def wait_response(self, timeout: float = 5.0) -> InteractionHandle:
-        """Wait for the bot's first callback attempt (accepted or rejected)."""
+        """Wait for the bot's first callback attempt (accepted or rejected) to reach the fake.
+
+        This returns once the fake has answered, not once the bot has read the answer: to check
+        what the bot did with a rejection, wait for the bot's own code to finish as well.
+        """
         await self.fake.wait_until(lambda: self.callbacks, timeout, f"a response to {self.name}")
         return self
 
