@@ -135,23 +135,26 @@ class SentenceTransformerEmbedder(Embedder):
         model = self._model
         batch = self._settings.batch_size
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        pooled: list[np.ndarray] = []
-        for lo in range(0, len(texts), batch):
-            part = texts[lo : lo + batch]
+        pooled: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        # Batches of similar lengths pad least, as SentenceTransformer.encode does on its own.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for lo in range(0, len(order), batch):
+            index = order[lo : lo + batch]
+            part = [texts[i] for i in index]
             outputs = model.encode(part, batch_size=batch, output_value=None, show_progress_bar=False)
             marks = model.tokenizer(
                 part, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
             )["offset_mapping"]
-            for i, (out, offsets) in enumerate(zip(outputs, marks, strict=True)):
-                vectors[lo + i] = _unit(out["sentence_embedding"].float().numpy())
+            for i, out, offsets in zip(index, outputs, marks, strict=True):
+                vectors[i] = _unit(out["sentence_embedding"].float().numpy())
                 tokens = out["token_embeddings"][: len(offsets)].float().numpy()
                 starts, ends = np.asarray(offsets, dtype=np.int64).reshape(-1, 2).T
-                rows = np.zeros((len(spans[lo + i]), self.dimension), dtype=np.float32)
-                for j, (s, e) in enumerate(spans[lo + i]):
+                rows = np.zeros((len(spans[i]), self.dimension), dtype=np.float32)
+                for j, (s, e) in enumerate(spans[i]):
                     inside = (ends > starts) & (starts >= s) & (ends <= e)
                     if inside.any():
                         rows[j] = _unit(tokens[inside].mean(axis=0))
-                pooled.append(rows)
+                pooled[i] = rows
         return vectors, pooled
 
 
