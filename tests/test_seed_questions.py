@@ -26,7 +26,7 @@ QUESTIONS = [
 ]
 ANSWERABLE = [q for q in QUESTIONS if not q.get("abstain")]
 UNANSWERABLE = [q for q in QUESTIONS if q.get("abstain")]
-ACCURACY_FLOOR = 0.8  # measured: see docs/quality.md
+ACCURACY_FLOOR = 0.85  # measured 27/30 = 0.90: see docs/quality.md
 
 
 @pytest.fixture(scope="module")
