@@ -65,10 +65,11 @@ def _tail(text: str, limit: int) -> str:
 
 
 def quote_passage(c: Citation, limit: int) -> str:
-    """Quote a passage with its answer span in bold, windowed to fit limit characters."""
+    """Quote a passage with its answer sentences in bold, windowed to fit limit characters."""
     if not c.highlights:
         return "> " + plain(c.passage, limit - 2)
-    lo, hi = c.highlights[0]
+    lo = min(start for start, _ in c.highlights)  # one bold run from the first sentence to the last
+    hi = max(end for _, end in c.highlights)
     before = escape(" ".join(c.passage[:lo].split()))
     mark = plain(c.passage[lo:hi], max(40, (limit - 8) // 2))
     after = escape(" ".join(c.passage[hi:].split()))

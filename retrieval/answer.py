@@ -244,8 +244,10 @@ def _with_context(ranked: Sequence[_Sentence], max_sentences: int, second_ratio:
         before = [s for s in ranked if s.passage == first.passage and 0 <= first.start - s.end <= 2]
         if before:
             return [before[0], first]
-    if second_ratio > 0 and len(ranked) > 1 and first.score - ranked[1].score <= -math.log(second_ratio):
-        return [first, ranked[1]]
+    # Chunks overlap, so the runner-up may be the answer sentence again, from the next chunk.
+    runner = next((s for s in ranked[1:] if s.text != first.text), None)
+    if second_ratio > 0 and runner is not None and first.score - runner.score <= -math.log(second_ratio):
+        return [first, runner]
     return [first]
 
 

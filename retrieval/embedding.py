@@ -129,13 +129,21 @@ class SentenceTransformerEmbedder(Embedder):
     def encode_passages(
         self, texts: list[str], spans: list[list[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Return the texts' vectors and, from the same forward pass, the spans' mean token vectors."""
+        """Return the texts' vectors and, from the same forward pass, the spans' mean token vectors.
+
+        Pooling needs the tokenizer's character offsets of exactly the tokens the model saw. A
+        model whose tokenizer gives no offsets (a slow tokenizer) or tokenizes differently inside
+        encode (a default prompt) gets the base class's separate encoding instead.
+        """
         if self._model is None:
             self.load()
         model = self._model
+        if not getattr(model.tokenizer, "is_fast", False):
+            return super().encode_passages(texts, spans)
         batch = self._settings.batch_size
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        misaligned: list[int] = []
         # Batches of similar lengths pad least, as SentenceTransformer.encode does on its own.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for lo in range(0, len(order), batch):
@@ -144,10 +152,16 @@ class SentenceTransformerEmbedder(Embedder):
             outputs = model.encode(part, batch_size=batch, output_value=None, show_progress_bar=False)
             marks = model.tokenizer(
                 part, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
-            )["offset_mapping"]
-            for i, out, offsets in zip(index, outputs, marks, strict=True):
-                vectors[i] = _unit(out["sentence_embedding"].float().numpy())
-                tokens = out["token_embeddings"][: len(offsets)].float().numpy()
+            )
+            for i, out, ids, offsets in zip(
+                index, outputs, marks["input_ids"], marks["offset_mapping"], strict=True
+            ):
+                vectors[i] = _unit(_numpy(out["sentence_embedding"]))
+                seen = out.get("input_ids")
+                if seen is None or _numpy(seen)[: len(ids)].tolist() != list(ids):
+                    misaligned.append(i)
+                    continue
+                tokens = _numpy(out["token_embeddings"])[: len(offsets)]
                 starts, ends = np.asarray(offsets, dtype=np.int64).reshape(-1, 2).T
                 rows = np.zeros((len(spans[i]), self.dimension), dtype=np.float32)
                 for j, (s, e) in enumerate(spans[i]):
@@ -155,7 +169,21 @@ class SentenceTransformerEmbedder(Embedder):
                     if inside.any():
                         rows[j] = _unit(tokens[inside].mean(axis=0))
                 pooled[i] = rows
+        if misaligned:
+            log.warning(
+                "embedding model %s: %d texts tokenized differently; sentences encoded apart",
+                self.name,
+                len(misaligned),
+            )
+            _, apart = super().encode_passages([texts[i] for i in misaligned], [spans[i] for i in misaligned])
+            for i, rows in zip(misaligned, apart, strict=True):
+                pooled[i] = rows
         return vectors, pooled
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    """Return a model output as a float32 numpy array, wherever the model runs (cpu or cuda)."""
+    return np.asarray(tensor.detach().cpu().float().numpy(), dtype=np.float32)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -115,6 +115,15 @@ def test_runner_up_sentence_is_shown_when_the_ranker_is_unsure() -> None:
     assert extract_answer(q, [passage(CLOSE)], k=3, max_sentences=1, second_ratio=1e-9).answer == alone.answer
 
 
+def test_a_sentence_two_overlapping_chunks_share_is_not_shown_twice() -> None:
+    q = "When did the bridge open after work?"
+    shared = CLOSE[:47]
+    ps = [passage(CLOSE, 0), passage(shared + " Tolls were lifted in 2001.", 0, score=0.9, aid="a")]
+    got = extract_answer(q, ps, k=3, second_ratio=1e-9)
+    assert got.answer.count("opened in 1932") == 1
+    assert got.answer.count("[") == 2  # the runner-up is another sentence
+
+
 def test_two_sentences_from_two_passages_cite_the_answer_passage_first() -> None:
     q = "When did the bridge open after work?"
     ps = [passage(CLOSE[:47], 0), passage(CLOSE[48:], 900)]

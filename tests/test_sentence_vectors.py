@@ -60,6 +60,21 @@ def test_sentences_past_the_token_limit_get_a_zero_row(real_embedder: SentenceTr
     assert not pooled[0][1].any()
 
 
+def test_a_model_that_tokenizes_differently_inside_encode_gets_sentences_encoded_apart(
+    real_embedder: SentenceTransformerEmbedder,
+) -> None:
+    from config.settings import EmbeddingSettings
+
+    prompted = SentenceTransformerEmbedder(EmbeddingSettings(model=real_embedder.name))
+    prompted.load()
+    prompted._model.prompts = {"query": "query: "}  # encode now prepends tokens the offsets lack
+    prompted._model.default_prompt_name = "query"
+    spans = sentence_spans(TEXT)
+    _, pooled = prompted.encode_passages([TEXT], [spans])
+    alone = prompted.encode([TEXT[s:e] for s, e in spans])
+    assert np.allclose(pooled[0], alone, atol=1e-5)
+
+
 def test_added_chunks_carry_one_vector_per_sentence(fake_service: CitebotService) -> None:
     from retrieval.models import SourceDocument
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from config.settings import LLMSettings, Settings
-from retrieval.answer import Gate, extract_answer
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.evaluation import answer_contains
 from retrieval.llm import LLMAnswerer
@@ -33,20 +32,13 @@ def run(base_url: str) -> None:
     svc.seed()
     llm = LLMAnswerer(LLMSettings(provider="openai", model=args.model, base_url=base_url, timeout=120), emb)
     qs = [json.loads(line) for line in Path(args.questions).read_text().splitlines()]
-    k, a = settings.search.k, settings.answer
+    k = settings.search.k
     rows, kept, total, reasons, lat = [], 0, 0, collections.Counter(), []
     for q in qs:
         kb = svc.kb()
         vec = emb.encode([q["question"]])[0]
         passages = kb.search(q["question"], vec, settings.search, k)
-        ex = extract_answer(
-            q["question"],
-            passages,
-            k=k,
-            max_sentences=a.max_sentences,
-            gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
-            second_ratio=a.second_sentence_ratio,
-        )
+        ex = svc.ask(q["question"], use_llm=False)  # the shipped extractive answer (no LLM configured)
         t = time.perf_counter()
         r = llm.answer(q["question"], passages[:k])
         lat.append(time.perf_counter() - t)

@@ -86,6 +86,12 @@ def test_the_answer_span_is_bold_in_the_quoted_passage() -> None:
     assert "**It travels at about 60 km/h.**" in quote_passage(c, 1024)
 
 
+def test_two_answer_sentences_of_one_passage_are_both_bold() -> None:
+    passage = "The train is slow. It travels at about 60 km/h. It is armored."
+    c = Citation(1, "a", "T", None, passage, 0, len(passage), 1.0, ((0, 18), (19, 47)))
+    assert "**The train is slow. It travels at about 60 km/h.**" in quote_passage(c, 1024)
+
+
 def test_a_long_passage_keeps_its_answer_span_visible() -> None:
     passage = "x " * 2000 + "The answer is 42." + " y" * 2000
     start = passage.index("The answer")
