@@ -6,8 +6,11 @@ Retrieves each dev question twice: from a knowledge base of all 48 articles (ans
 from one that lacks the question's article (what a question about an article that was never
 added looks like; six knowledge bases, each without 8 of the articles). It prints, from the code
 as it is:
+- the sentence ranker refit: top-1 in 5-fold cross-validation by article, and the weights
+  fitted on all of dev (to copy into retrieval/answer.py WEIGHTS);
 - the abstention gate's trade-off: the share of answerable questions answered against the share
-  of left-out questions that abstain, for a grid of (min_dense_score, min_overlap);
+  of left-out questions that abstain, over a grid of its four floors (min_dense_score,
+  min_overlap, min_coverage, min_sentence_cosine);
 - the answer ranker's sentence accuracy at top 1 and top 2;
 - what showing the runner-up sentence as well does, for a grid of second_sentence_ratio.
 """
