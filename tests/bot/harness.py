@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -105,6 +106,17 @@ class World:
     async def ask(self, question: str, **kw: Any) -> InteractionHandle:
         """Run /ask and wait for the answer."""
         return await self.run("ask", {"question": question}, **kw)
+
+    async def mention(self, question: str, channel: Channel | None = None) -> Message:
+        """Ask by @mention as the plain member and return the bot's answer (wherever it is posted)."""
+        waiting = asyncio.ensure_future(
+            self.fake.wait_for_message(check=lambda m: bool(m.embeds), timeout=ANSWER_TIMEOUT)
+        )
+        await asyncio.sleep(0)
+        await self.fake.send_message(
+            channel or self.channel, self.member, question, mentions=[self.fake.bot_user]
+        )
+        return await waiting
 
     async def add_text(self, text: str, title: str | None = None, **kw: Any) -> InteractionHandle:
         """Run /add text=... and wait for its reply."""

@@ -20,18 +20,6 @@ def thread_of(world: World, parent: Channel) -> Channel:
     return threads[0]
 
 
-async def mention(world: World, question: str, channel: Channel | None = None) -> Message:
-    """Ask by @mention as the plain member and return the bot's answer (wherever it is posted)."""
-    waiting = asyncio.ensure_future(
-        world.fake.wait_for_message(check=lambda m: bool(m.embeds), timeout=ANSWER_TIMEOUT)
-    )
-    await asyncio.sleep(0)
-    await world.fake.send_message(
-        channel or world.channel, world.member, question, mentions=[world.fake.bot_user]
-    )
-    return await waiting
-
-
 async def answer_record(world: World, message: Message) -> dict[str, object]:
     """Return the stored record of the answer shown in a message."""
     answer_id = message.button_ids()[-1].rsplit(":", 1)[1]
@@ -41,7 +29,7 @@ async def answer_record(world: World, message: Message) -> dict[str, object]:
 
 
 async def test_mention_opens_a_thread_named_after_the_question_and_answers_there(world: World) -> None:
-    answer = await mention(world, KIM_QUESTION)
+    answer = await world.mention(KIM_QUESTION)
 
     thread = thread_of(world, world.channel)
     assert thread.name == KIM_QUESTION
@@ -53,7 +41,7 @@ async def test_mention_opens_a_thread_named_after_the_question_and_answers_there
 
 
 async def test_follow_up_in_the_thread_needs_no_mention_and_uses_the_question_before(world: World) -> None:
-    await mention(world, KIM_QUESTION)
+    await world.mention(KIM_QUESTION)
     thread = thread_of(world, world.channel)
 
     waiting = asyncio.ensure_future(world.fake.wait_for_message(channel=thread, timeout=ANSWER_TIMEOUT))
@@ -74,7 +62,7 @@ async def test_message_in_another_channel_without_a_mention_is_ignored(world: Wo
     await world.fake.flush()
 
     await world.fake.send_message(other, world.member, KIM_QUESTION)
-    answer = await mention(world, "How far is Pyongyang from the border?", channel=other)
+    answer = await world.mention("How far is Pyongyang from the border?", channel=other)
 
     assert [m.id for m in world.fake.bot_messages() if m.embeds] == [answer.id]
     assert not world.fake.bot_messages(other), "nothing is posted in the channel itself"
@@ -116,7 +104,7 @@ async def test_slash_command_in_a_dm_gets_the_polite_explanation(world: World) -
 
 async def test_without_message_content_mentions_are_still_answered(make_world: WorldFactory) -> None:
     async with make_world(fake_options={"privileged_intents": ()}, message_content=False) as world:
-        answer = await mention(world, KIM_QUESTION)
+        answer = await world.mention(KIM_QUESTION)
 
         assert answer.channel_id == thread_of(world, world.channel).id
         world.fake.assert_no_violations()

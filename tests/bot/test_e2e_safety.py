@@ -49,14 +49,7 @@ async def test_an_article_of_one_server_never_reaches_another(world: World) -> N
 async def test_mentions_and_links_in_an_article_ping_no_one_and_link_nothing(world: World) -> None:
     added = await world.add_text(HOSTILE_TEXT, title=HOSTILE_TITLE)
     answer = await world.ask("What does the Skerrivore lamp burn?")
-    waiting = asyncio.ensure_future(
-        world.fake.wait_for_message(check=lambda m: bool(m.embeds), timeout=ANSWER_TIMEOUT)
-    )
-    await asyncio.sleep(0)
-    await world.fake.send_message(
-        world.channel, world.member, "What does the Skerrivore lamp burn?", mentions=[world.fake.bot_user]
-    )
-    in_thread = await waiting
+    in_thread = await world.mention("What does the Skerrivore lamp burn?")
 
     for message in (added.original, answer.original, in_thread):
         assert message is not None
@@ -72,14 +65,7 @@ async def test_mentions_and_links_in_an_article_ping_no_one_and_link_nothing(wor
 
 
 async def test_a_mentioned_question_with_everyone_pings_no_one(world: World) -> None:
-    waiting = asyncio.ensure_future(
-        world.fake.wait_for_message(check=lambda m: bool(m.embeds), timeout=ANSWER_TIMEOUT)
-    )
-    await asyncio.sleep(0)
-    await world.fake.send_message(
-        world.channel, world.member, "@everyone how fast is Kim's train?", mentions=[world.fake.bot_user]
-    )
-    answer = await waiting
+    answer = await world.mention("@everyone how fast is Kim's train?")
 
     assert not answer.pinging and not PING.search(text_of(answer))
     world.fake.assert_no_violations()
