@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import discord
 
@@ -32,6 +32,7 @@ class GuildConfig:
     ask_cooldown: float | None = None
     add_cooldown: float | None = None
     seeded: bool = False
+    answer_style: Literal["compact", "full"] = "compact"
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -44,6 +45,7 @@ class GuildConfig:
             ask_cooldown=record.get("ask_cooldown"),
             add_cooldown=record.get("add_cooldown"),
             seeded=bool(record.get("seeded", False)),
+            answer_style="full" if record.get("answer_style") == "full" else "compact",
         )
 
     def to_record(self) -> dict[str, Any]:

@@ -170,7 +170,7 @@ class Articles(commands.Cog):
         if len(given) != 1:
             raise InvalidInput("Give exactly one of url, text or file.")
         await require_editor(interaction)
-        bot.cooldown("add", guild_id, interaction.user.id)
+        await bot.cooldown("add", guild_id, interaction.user.id)
         if file is not None:
             limit = min(interaction.filesize_limit, bot.settings.limits.max_file_bytes)
             if file.size > limit:

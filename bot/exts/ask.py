@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import secrets
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,16 +16,36 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.compact import answer_text, styled_embed
 from bot.guilds import guild_id_of, kb_for
 from bot.render import NO_PINGS, answer_embed
 from bot.replies import reply
 from retrieval.errors import NotFound, PermissionDenied
+from retrieval.models import Answer, Citation
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
-    from retrieval.models import Answer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnswerReply:
+    """An answer ready to post: as an embed, or as plain text where citebot may not embed links."""
+
+    answer: Answer
+    view: discord.ui.View
+    embed: discord.Embed | None = None
+    content: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Return the keyword arguments of send/reply/followup.send for this answer."""
+        out: dict[str, Any] = {"view": self.view, "allowed_mentions": NO_PINGS}
+        if self.embed is not None:
+            out["embed"] = self.embed
+        if self.content is not None:
+            out["content"] = self.content
+        return out
 
 
 async def answer_question(
@@ -34,19 +56,22 @@ async def answer_question(
     context: str | None = None,
     *,
     show_draft: Callable[[discord.Embed], Coroutine[Any, Any, object]] | None = None,
-) -> tuple[discord.Embed, discord.ui.View]:
-    """Answer a question for a server and return the embed and its buttons.
+    embeds: bool = True,
+) -> AnswerReply:
+    """Answer a question for a server in its answer style, with its buttons.
 
     With an LLM configured and show_draft given, verified sentences are shown as they come.
+    Without embeds (no Embed Links permission) the answer is plain text.
     """
     kb = await bot.ensure_guild(guild_id)
+    style = (await bot.guild_config(guild_id)).answer_style
     on_draft = None
-    if show_draft is not None and bot.service.service.llm is not None:
+    if show_draft is not None and embeds and bot.service.service.llm is not None:
         loop = asyncio.get_running_loop()
 
         def on_draft(draft: Answer) -> None:
             # Runs in the worker thread: wait for each edit, so drafts never overtake the answer.
-            embed = answer_embed(draft, asked_by=user.display_name, writing=True)
+            embed = styled_embed(draft, style, asked_by=user.display_name, writing=True)
             try:
                 asyncio.run_coroutine_threadsafe(show_draft(embed), loop).result(timeout=10)
             except Exception:  # a lost draft edit must not lose the answer
@@ -63,10 +88,14 @@ async def answer_question(
         "abstained": answer.abstained,
         "cited": [c.article_id for c in answer.citations],
         "shown": len(answer.citations),
+        "sources": [asdict(c) for c in answer.citations],
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     await bot.call(bot.answers.put, answer_id, record)
-    return answer_embed(answer, asked_by=user.display_name), AnswerView(answer_id, answer)
+    view = AnswerView(answer_id, answer)
+    if not embeds:
+        return AnswerReply(answer, view, content=answer_text(answer, asked_by=user.display_name))
+    return AnswerReply(answer, view, embed=styled_embed(answer, style, asked_by=user.display_name))
 
 
 class AnswerView(discord.ui.View):
@@ -74,10 +103,10 @@ class AnswerView(discord.ui.View):
 
     def __init__(self, answer_id: str, answer: Answer) -> None:
         super().__init__(timeout=None)
-        if not answer.abstained:
+        if not answer.abstained:  # under an abstention there is nothing to rate and no source to show
             self.add_item(FeedbackButton(answer_id, "up"))
             self.add_item(FeedbackButton(answer_id, "down"))
-        self.add_item(MoreSourcesButton(answer_id))
+            self.add_item(MoreSourcesButton(answer_id))
 
 
 async def _answer_record(interaction: discord.Interaction[CitebotBot], answer_id: str) -> dict[str, Any]:
@@ -161,15 +190,33 @@ class MoreSourcesButton(
     async def _more(self, interaction: discord.Interaction[CitebotBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         record = await _answer_record(interaction, self.answer_id)
+        shown = tuple(_citation(c) for c in record.get("sources") or [])
+        # A plain search for the passages after these: never the LLM, which would cost a new answer.
         bot = interaction.client
-        shown = int(record.get("shown", 0))
-        answer = await bot.service.ask(
-            record["question"], kb_for(guild_id_of(interaction)), k=shown + 5, context=record.get("context")
+        search = functools.partial(
+            bot.service.service.ask,
+            record["question"],
+            kb_for(guild_id_of(interaction)),
+            min(20, len(shown) + 3),
+            record.get("context"),
+            use_llm=False,
         )
-        if len(answer.citations) <= shown:
-            await reply(interaction, "There are no further sources for this question.", ephemeral=True)
+        found = await bot.call(search)
+        seen = {(c.article_id, c.start) for c in shown}
+        extra = [c for c in found.citations if (c.article_id, c.start) not in seen]
+        sources = shown + tuple(replace(c, n=len(shown) + i + 1) for i, c in enumerate(extra))
+        if not sources:
+            await reply(interaction, "There are no sources for this question.", ephemeral=True)
             return
-        await reply(interaction, embed=answer_embed(answer, start_at=shown), ephemeral=True)
+        full = Answer(record["question"], record["answer"], False, sources[:10], {}, found.articles_searched)
+        await reply(interaction, embed=answer_embed(full, passages_only=True), ephemeral=True)
+
+
+def _citation(data: dict[str, Any]) -> Citation:
+    """Rebuild a citation stored with an answer record."""
+    fields = dict(data)
+    fields["highlights"] = tuple(tuple(h) for h in fields.get("highlights") or ())
+    return Citation(**fields)
 
 
 async def guarded(interaction: discord.Interaction[CitebotBot], action: Any) -> None:
@@ -197,27 +244,39 @@ class Ask(commands.Cog):
     @app_commands.command(
         name="ask", description="Ask about this server's articles; I answer with quoted, numbered sources."
     )
-    @app_commands.guild_only()
-    @app_commands.describe(question="Your question, e.g. How fast is Kim's train?")
+    @app_commands.describe(
+        question="Your question in plain words (up to 500 characters), e.g. How fast is Kim's train?",
+        private="True: only you see the answer. False (the default): everyone in the channel sees it.",
+    )
     async def ask(
-        self, interaction: discord.Interaction[CitebotBot], question: app_commands.Range[str, 1, 500]
+        self,
+        interaction: discord.Interaction[CitebotBot],
+        question: app_commands.Range[str, 1, 500],
+        private: bool = False,
     ) -> None:
-        """Answer a question publicly, echoing it (slash input is invisible to others)."""
+        """Answer a question, publicly (echoing it, since slash input is invisible) or privately."""
         bot = self.bot
         guild_id = guild_id_of(interaction)
-        bot.cooldown("ask", guild_id, interaction.user.id)
-        await interaction.response.defer(thinking=True)
+        await bot.cooldown("ask", guild_id, interaction.user.id)
+        await interaction.response.defer(thinking=True, ephemeral=private)
         drafts: list[discord.Embed] = []
 
         async def show_draft(embed: discord.Embed) -> None:
             drafts.append(embed)
             await interaction.edit_original_response(embed=embed)
 
-        embed, view = await answer_question(bot, guild_id, interaction.user, question, show_draft=show_draft)
+        answer = await answer_question(
+            bot,
+            guild_id,
+            interaction.user,
+            question,
+            show_draft=show_draft,
+            embeds=interaction.app_permissions.embed_links,
+        )
         if drafts:  # the message already exists: the answer replaces the draft in place
-            await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            await interaction.edit_original_response(**answer.kwargs())
         else:
-            await interaction.followup.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            await interaction.followup.send(**answer.kwargs())
 
 
 async def setup(bot: CitebotBot) -> None:
