@@ -118,7 +118,8 @@ def answer_embed(
     status = (
         f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
-    embed.set_footer(text=clip(f"{who}Searched {searched} {status}", FOOTER_MAX))
+    footer = f"Searched {searched}" if passages_only else f"{who}Searched {searched} {status}"
+    embed.set_footer(text=clip(footer, FOOTER_MAX))
     return fit(embed)
 
 

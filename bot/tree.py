@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Sorry, something went wrong on my side. The error was logged; please try again later."
+STALE_COMMAND = (
+    "This command changed since it was registered with Discord, so I can't run it. "
+    "Please ask a server admin to run `citebot sync`."
+)
 DM_EXPLANATION = (
     "I answer questions about the articles of a server, so I only work inside servers. "
     "Use my commands in a server channel, or mention me there."
@@ -59,8 +63,10 @@ def user_message(error: BaseException) -> str | None:
         if isinstance(error, app_commands.NoPrivateMessage):
             return DM_EXPLANATION
         return str(error) or "You can't use this command here."
-    if isinstance(error, app_commands.TransformerError | app_commands.CommandSignatureMismatch):
-        return "That command is out of date or got a value it can't use; please try again."
+    if isinstance(error, app_commands.CommandSignatureMismatch | app_commands.CommandNotFound):
+        return STALE_COMMAND
+    if isinstance(error, app_commands.TransformerError):
+        return "I couldn't use a value you gave (it may no longer exist); please try again with another."
     return None
 
 

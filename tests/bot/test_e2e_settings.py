@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, embed_of
+from tests.bot.harness import MANAGE_GUILD, ANSWER_TIMEOUT, KIM_QUESTION, World, embed_of
 
 pytestmark = pytest.mark.model
 
@@ -31,11 +31,28 @@ async def test_a_member_with_the_editor_role_can_add_once_it_is_set(world: World
     world.fake.assert_no_violations()
 
 
-async def test_non_managers_cannot_change_settings(world: World) -> None:
+async def test_settings_are_hidden_from_members_without_manage_server(world: World) -> None:
     librarians = world.fake.create_role(world.guild, "Librarians")
     await world.run("citebot settings editor-role", {"role": librarians})
     lib = world.fake.add_member(world.guild, "lib", roles=[librarians])  # an editor, not a manager
     await world.fake.flush()
+
+    [group] = [c for c in world.fake.commands.list(None) if c["name"] == "citebot"]
+    assert int(group["default_member_permissions"]) == MANAGE_GUILD
+    for who in (world.member, lib):
+        with pytest.raises(PermissionError, match="hidden from this member"):
+            await world.command("citebot settings show", user=who)
+
+
+async def test_non_managers_cannot_change_settings_even_when_an_admin_shows_them_the_command(
+    world: World,
+) -> None:
+    librarians = world.fake.create_role(world.guild, "Librarians")
+    await world.run("citebot settings editor-role", {"role": librarians})
+    lib = world.fake.add_member(world.guild, "lib", roles=[librarians])  # an editor, not a manager
+    await world.fake.flush()
+    for who in (world.member, lib):  # Server Settings → Integrations → citebot: allow them
+        world.fake.permit_command(world.guild, "citebot", who)
 
     attempts = [
         await world.run("citebot settings editor-role", {}, user=world.member),

@@ -50,9 +50,12 @@ def check_command(errors: FormErrors, cmd: dict[str, Any], path: str = "") -> No
 
 
 def _check_access_fields(errors: FormErrors, cmd: dict[str, Any], path: str) -> None:
-    """Check default_member_permissions (a string of digits), contexts and integration_types."""
+    """Check default_member_permissions (a permission integer, or its string), contexts, integration types."""
     perms = cmd.get("default_member_permissions")
-    if perms is not None and not (isinstance(perms, str) and perms.isdigit()):
+    valid = (isinstance(perms, int) and not isinstance(perms, bool) and perms >= 0) or (
+        isinstance(perms, str) and perms.isdigit()
+    )
+    if perms is not None and not valid:
         errors.add(
             f"{path}default_member_permissions", "BASE_TYPE_BAD_INT", "Value is not a valid permission set"
         )
