@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.bot.harness import MANAGE_GUILD, ANSWER_TIMEOUT, KIM_QUESTION, World, embed_of
+from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, MANAGE_GUILD, World, embed_of
 
 pytestmark = pytest.mark.model
 
