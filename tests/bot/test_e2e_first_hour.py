@@ -172,3 +172,18 @@ async def test_mentions_are_not_prefix_commands(world: World, caplog: pytest.Log
 
     assert "CommandNotFound" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_an_answer_channel_that_lost_send_messages_tells_the_asker_by_dm(world: World) -> None:
+    desk = world.fake.create_channel(world.guild, "ask-here")
+    await world.fake.flush()
+    await world.run("citebot settings answer-channel", {"channel": desk, "enabled": True})
+    world.fake.set_overwrite(desk, world.fake.bot_role(world.guild), deny=SEND_MESSAGES)
+    waiting = world.fake.wait_for_message(timeout=ANSWER_TIMEOUT)
+
+    await world.fake.send_message(desk, world.member, KIM_QUESTION)
+    notice = await waiting
+
+    assert world.fake.channels[notice.channel_id].guild_id is None, "by DM: the channel is closed to the bot"
+    assert "**Send Messages**" in notice.content and desk.mention in notice.content
+    world.fake.assert_no_violations()
