@@ -65,10 +65,3 @@ def missing_text(names: list[str], where: str) -> str:
         "A server admin can grant it (channel settings → Permissions → citebot); "
         "meanwhile, use `/ask` (it works everywhere, and `private: True` shows the answer only to you)."
     )
-
-
-def thread_parent(channel: discord.abc.GuildChannel | discord.Thread) -> discord.abc.GuildChannel | None:
-    """Return the channel a thread belongs to (or the channel itself)."""
-    if isinstance(channel, discord.Thread):
-        return channel.parent
-    return channel

@@ -138,10 +138,10 @@ class Mentions(commands.Cog):
         bot = self.bot
         open_thread = mentioned and not in_our_thread and isinstance(message.channel, discord.TextChannel)
         in_thread = isinstance(message.channel, discord.Thread)
-        reply = not (open_thread or in_our_thread)
+        as_reply = not (open_thread or in_our_thread)
         perms = self._perms(message)
         lacking = permissions.missing(
-            perms, permissions.needed_to_post(in_thread=in_thread, reply=reply, open_thread=open_thread)
+            perms, permissions.needed_to_post(in_thread=in_thread, reply=as_reply, open_thread=open_thread)
         )
         if lacking:  # check first: never leave an empty thread behind
             channel_name = getattr(message.channel, "mention", "this channel")
@@ -149,6 +149,7 @@ class Mentions(commands.Cog):
             return
         await bot.cooldown("ask", guild_id, message.author.id)
         question = bot.service.service.validate_question(question)  # refuse before opening a thread
+        asked = mentioned or asks_something(question)  # else a statement: no public "I couldn't find"
         context = None
         thread = message.channel
         if in_our_thread and isinstance(thread, discord.Thread):
@@ -161,16 +162,16 @@ class Mentions(commands.Cog):
         if open_thread:
             channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)
         async with channel.typing():
-            reply_to = await answer_question(
+            answer = await answer_question(
                 bot, guild_id, message.author, question, context, embeds=perms.embed_links
             )
-        if reply_to.answer.abstained and not mentioned and not asks_something(question):
+        if answer.answer.abstained and not asked:
             log.debug("no public abstention for a statement in channel %s", message.channel.id)
             return
-        if reply:
-            await message.reply(**reply_to.kwargs(), mention_author=False)
+        if as_reply:
+            await message.reply(**answer.kwargs(), mention_author=False)
         else:
-            await channel.send(**reply_to.kwargs())
+            await channel.send(**answer.kwargs())
         if isinstance(channel, discord.Thread):
             bot.remember_question(channel.id, f"{context} {question}" if context else question)
 
