@@ -14,7 +14,7 @@ from retrieval.errors import CitebotError
 
 if TYPE_CHECKING:
     from config.settings import Settings
-    from retrieval.models import AddResult, Answer
+    from retrieval.models import AddResult, Answer, Citation
     from retrieval.service import CitebotService
 
 log = logging.getLogger(__name__)
@@ -23,48 +23,70 @@ Handler = Callable[[argparse.Namespace, "Settings"], int]
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
 
+EXIT_CODES = """exit codes:
+  0    done
+  1    a user error: one line on stderr names the problem (a missing file, a refused URL,
+       an empty question, an unknown id, a bad setting, a rejected bot token...)
+  2    usage: unknown command, missing or malformed argument
+  130  interrupted (Ctrl-C)"""
+KB_HELP = "knowledge base to use (default: CITEBOT_KB, else 'default')"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every citebot command."""
     parser = argparse.ArgumentParser(
-        prog="citebot", description="Answer questions over articles, with citations."
+        prog="citebot",
+        description="Answer questions over articles, with citations.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = _with_epilog(sub.add_parser)  # type: ignore[method-assign]
 
     p = sub.add_parser(
         "add", help="add articles: URLs, files (.txt .md .html .pdf), directories or - for stdin"
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE")
-    p.add_argument("--kb", help="knowledge base (default: CITEBOT_KB or 'default')")
-    p.add_argument("--title", help="title for the article (one source only)")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="an http(s) URL, a .txt/.md/.html/.htm/.pdf file, a directory (searched recursively) or - (stdin)",
+    )
+    p.add_argument("--kb", help=KB_HELP)
+    p.add_argument("--title", help="title for the article instead of its own (one SOURCE only)")
     p.set_defaults(handler=cmd_add)
 
     p = sub.add_parser("ask", help="ask a question ('-' reads one question per line from stdin)")
-    p.add_argument("question")
-    p.add_argument("--kb")
-    p.add_argument("--k", type=int, help="passages to cite at most (1-20)")
+    p.add_argument("question", help="the question, quoted; - reads one question per line from stdin")
+    p.add_argument("--kb", help=KB_HELP)
+    p.add_argument(
+        "--k", type=int, metavar="N", help="passages to cite at most, 1-20 (default: CITEBOT_SEARCH__K, 3)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.set_defaults(handler=cmd_ask)
 
     p = sub.add_parser("list", help="list the articles of a knowledge base")
-    p.add_argument("--kb")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--kb", help=KB_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON array of the articles")
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser("remove", help="remove an article by id")
-    p.add_argument("id")
-    p.add_argument("--kb")
+    p.add_argument("id", help="the article's id, as printed by add and list")
+    p.add_argument("--kb", help=KB_HELP)
     p.set_defaults(handler=cmd_remove)
 
     p = sub.add_parser("refresh", help="fetch a URL article again and update it if it changed")
-    p.add_argument("id")
-    p.add_argument("--kb")
+    p.add_argument("id", help="the id of an article added from a URL, as printed by add and list")
+    p.add_argument("--kb", help=KB_HELP)
     p.set_defaults(handler=cmd_refresh)
 
     p = sub.add_parser("eval", help="measure retrieval, answers and abstention on a question set")
     p.add_argument("--articles", type=Path, required=True, help="articles.jsonl: {id, title, url, text}")
     p.add_argument("--questions", type=Path, required=True, help="questions.jsonl (xquad-articles format)")
-    p.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    p.add_argument(
+        "--split", choices=("dev", "test", "all"), default="all", help="questions to use (default: all)"
+    )
     p.add_argument("--retrieval", choices=("bm25", "dense", "hybrid"), help="override search.mode")
     p.add_argument("--withhold", type=int, default=0, metavar="N", help="leave N articles out (seeded)")
     p.add_argument("--llm", action="store_true", help="answer with the configured LLM (CITEBOT_LLM__*)")
@@ -84,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     for register in EXTRA_COMMANDS:
         register(sub)
     return parser
+
+
+def _with_epilog(
+    add_parser: Callable[..., argparse.ArgumentParser],
+) -> Callable[..., argparse.ArgumentParser]:
+    """Give every sub-command's --help the exit codes too."""
+
+    def add(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("description", kwargs.get("help"))
+        return add_parser(name, **kwargs)
+
+    return add
 
 
 def build_service(settings: Settings, load_model: bool = True) -> CitebotService:
@@ -123,9 +159,15 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.title and len(args.sources) > 1:
         raise CitebotError("--title applies to one source; give one SOURCE with it")
+    missing = [s for s in args.sources if s != "-" and not ingest.is_url(s) and not Path(s).exists()]
+    for source in missing:  # said before the model loads
+        print(f"citebot: {source}: no such file or directory", file=sys.stderr)
+    sources = [s for s in args.sources if s not in missing]
+    if not sources:
+        return 1
     service = build_service(settings)
-    failures = 0
-    for source in args.sources:
+    failures = len(missing)
+    for source in sources:
         try:
             if source == "-":
                 doc = ingest.from_text(sys.stdin.read(), args.title, settings.limits, source="stdin")
@@ -175,14 +217,35 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
         return
     print(answer.answer)
     for c in answer.citations:
-        where = c.url or c.title
-        print(f"\n[{c.n}] {c.title} ({where}, chars {c.start}-{c.end}, score {c.score:.3f})")
+        print("\n" + citation_line(c))
         print("    " + c.passage.replace("\n", "\n    "))
     print(flush=True)
 
 
+def citation_line(c: Citation) -> str:
+    """Return the line naming a cited passage: number, title, URL (or "no URL"), span and score."""
+    return f"[{c.n}] {c.title} ({c.url or 'no URL'}, chars {c.start}-{c.end}, score {c.score:.3f})"
+
+
+def check_ask(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a bad question or --k before the model loads (it takes seconds)."""
+    from retrieval.errors import InvalidInput
+
+    if args.k is not None and not 1 <= args.k <= 20:
+        raise InvalidInput(f"--k must be between 1 and 20, not {args.k}")
+    if args.question == "-":
+        return
+    clean = " ".join(args.question.split())
+    limit = settings.limits.max_question_chars
+    if not clean:
+        raise InvalidInput("the question is empty")
+    if len(clean) > limit:
+        raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or one per line of stdin."""
+    check_ask(args, settings)
     service = build_service(settings)
     kb = service.kb(args.kb)
     if not kb.articles:
