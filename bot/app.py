@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -100,24 +101,32 @@ async def sync(settings: Settings, guild_id: int | None, clear: bool = False) ->
     token = _token(settings)
     point_at(settings)
     bot = build_bot(settings, serve=False)
+    with _talking_to(settings):
+        try:
+            async with bot:
+                await bot.login(token)
+                guild = discord.Object(id=guild_id) if guild_id else None
+                if clear:
+                    bot.tree.clear_commands(guild=guild)
+                elif guild is not None:
+                    bot.tree.copy_global_to(guild=guild)
+                synced = await bot.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            raise CitebotError(f"Discord refused the commands: {exc.text or exc}") from exc
+    return [c.name for c in synced]
+
+
+@contextlib.contextmanager
+def _talking_to(settings: Settings) -> Iterator[None]:
+    """Turn a rejected token or an unreachable Discord into one readable error."""
     try:
-        async with bot:
-            await bot.login(token)
-            guild = discord.Object(id=guild_id) if guild_id else None
-            if clear:
-                bot.tree.clear_commands(guild=guild)
-            elif guild is not None:
-                bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
+        yield
     except discord.LoginFailure as exc:
         raise CitebotError(
             "Discord rejected the bot token (DISCORD_TOKEN); check it in the developer portal"
         ) from exc
-    except discord.HTTPException as exc:
-        raise CitebotError(f"Discord refused the commands: {exc.text or exc}") from exc
     except aiohttp.ClientConnectorError as exc:
         raise _unreachable(settings, exc) from exc
-    return [c.name for c in synced]
 
 
 def _unreachable(settings: Settings, exc: aiohttp.ClientConnectorError) -> CitebotError:
@@ -159,18 +168,12 @@ async def application_id(settings: Settings) -> int:
     token = _token(settings)
     point_at(settings)
     client = discord.Client(intents=discord.Intents.none())
-    try:
+    with _talking_to(settings):
         async with client:
             await client.login(token)
-            if client.application_id is None:
-                raise CitebotError("Discord did not say the bot's application id; pass --app-id")
-            return client.application_id
-    except discord.LoginFailure as exc:
-        raise CitebotError(
-            "Discord rejected the bot token (DISCORD_TOKEN); check it in the developer portal"
-        ) from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise _unreachable(settings, exc) from exc
+    if client.application_id is None:
+        raise CitebotError("Discord did not say the bot's application id; pass --app-id")
+    return client.application_id
 
 
 def run_invite(settings: Settings, app_id: int | None) -> int:

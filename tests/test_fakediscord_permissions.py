@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import discord
 import pytest
@@ -11,7 +10,7 @@ import pytest_asyncio
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakediscord import Channel, FakeDiscord, Guild, Member, running_bot
+from tests.fakediscord import FakeDiscord, InteractionHandle, running_bot
 from tests.fakediscord.models import (
     EMBED_LINKS,
     MANAGE_GUILD,
@@ -20,35 +19,36 @@ from tests.fakediscord.models import (
     VIEW_CHANNEL,
 )
 from tests.fakediscord.permissions import channel_permissions
+from tests.test_fakediscord import World, kinds
 
 pytestmark = pytest.mark.asyncio
 
 
-@dataclass
-class World:
-    fake: FakeDiscord
-    guild: Guild
-    channel: Channel
-    alice: Member
-
-
 @pytest_asyncio.fixture
-async def world() -> AsyncIterator[World]:
+async def server() -> AsyncIterator[World]:
+    """A fake Discord with one server, its #general and alice (the World of test_fakediscord)."""
     async with FakeDiscord() as fake:
         guild = fake.create_guild("Test Guild")
-        channel = next(iter(guild.channels.values()))
-        yield World(fake, guild, channel, fake.add_member(guild, "alice"))
+        yield World(fake, guild, next(iter(guild.channels.values())), fake.add_member(guild, "alice"))
 
 
 def make_bot() -> commands.Bot:
     return commands.Bot(command_prefix=(), intents=discord.Intents.default(), guild_ready_timeout=0.1)
 
 
-def kinds(fake: FakeDiscord) -> list[str]:
-    return [v.kind for v in fake.violations]
+async def open_form(world: World, bot: commands.Bot, form: type[discord.ui.Modal]) -> InteractionHandle:
+    """Register /form (which opens the modal), sync it and run it as alice."""
+
+    @bot.tree.command(name="form", description="Opens a form")
+    async def command(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(form())
+
+    await bot.tree.sync()
+    return await world.fake.invoke_command(world.guild, world.channel, world.alice, "form")
 
 
-async def test_overwrites_apply_everyone_then_roles_then_the_member(world: World) -> None:
+async def test_overwrites_apply_everyone_then_roles_then_the_member(server: World) -> None:
+    world = server
     fake, guild, channel = world.fake, world.guild, world.channel
     helpers = fake.create_role(guild, "helpers")
     bob = fake.add_member(guild, "bob", roles=[helpers])
@@ -65,7 +65,8 @@ async def test_overwrites_apply_everyone_then_roles_then_the_member(world: World
     assert channel_permissions(fake, guild, world.alice.id, channel) == 0, "no View Channel, nothing"
 
 
-async def test_sending_without_a_permission_is_refused_with_403(world: World) -> None:
+async def test_sending_without_a_permission_is_refused_with_403(server: World) -> None:
+    world = server
     fake = world.fake
     fake.set_overwrite(world.channel, fake.bot_role(world.guild), deny=EMBED_LINKS)
     bot = make_bot()
@@ -82,7 +83,8 @@ async def test_sending_without_a_permission_is_refused_with_403(world: World) ->
     assert [m.content for m in fake.bot_messages(world.channel)] == ["plain text is fine"]
 
 
-async def test_threads_need_send_messages_in_threads(world: World) -> None:
+async def test_threads_need_send_messages_in_threads(server: World) -> None:
+    world = server
     fake = world.fake
     fake.set_overwrite(world.channel, fake.bot_role(world.guild), deny=SEND_MESSAGES_IN_THREADS)
     bot = make_bot()
@@ -97,7 +99,8 @@ async def test_threads_need_send_messages_in_threads(world: World) -> None:
     assert kinds(fake) == ["missing_permissions"]
 
 
-async def test_default_member_permissions_hide_a_command_unless_an_admin_allows_it(world: World) -> None:
+async def test_default_member_permissions_hide_a_command_unless_an_admin_allows_it(server: World) -> None:
+    world = server
     fake = world.fake
     bot = make_bot()
 
@@ -121,7 +124,8 @@ async def test_default_member_permissions_hide_a_command_unless_an_admin_allows_
     fake.assert_no_violations()
 
 
-async def test_contexts_decide_where_a_command_exists(world: World) -> None:
+async def test_contexts_decide_where_a_command_exists(server: World) -> None:
+    world = server
     fake = world.fake
     bot = make_bot()
 
@@ -140,7 +144,8 @@ async def test_contexts_decide_where_a_command_exists(world: World) -> None:
     assert fake.commands.list(None)[0]["contexts"] == [0]
 
 
-async def test_command_sync_rejects_unknown_contexts(world: World) -> None:
+async def test_command_sync_rejects_unknown_contexts(server: World) -> None:
+    world = server
     bot = make_bot()
     async with running_bot(world.fake, bot):
         with pytest.raises(discord.HTTPException):
@@ -150,26 +155,23 @@ async def test_command_sync_rejects_unknown_contexts(world: World) -> None:
     assert kinds(world.fake) == ["invalid_form_body"]
 
 
-async def test_a_modal_text_input_label_over_45_characters_is_refused(world: World) -> None:
+async def test_a_modal_text_input_label_over_45_characters_is_refused(server: World) -> None:
+    world = server
     fake = world.fake
     bot = make_bot()
 
     class Form(discord.ui.Modal, title="A form"):
         text: discord.ui.TextInput[Form] = discord.ui.TextInput(label="x" * 46)
 
-    @bot.tree.command(name="form", description="Opens a form")
-    async def form(interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(Form())
-
     async with running_bot(fake, bot):
-        await bot.tree.sync()
-        handle = await fake.invoke_command(world.guild, world.channel, world.alice, "form")
+        handle = await open_form(world, bot, Form)
         await handle.wait_response()
 
     assert not handle.responded and "invalid_form_body" in kinds(fake)
 
 
-async def test_a_submitted_form_respects_its_length_limits(world: World) -> None:
+async def test_a_submitted_form_respects_its_length_limits(server: World) -> None:
+    world = server
     fake = world.fake
     bot = make_bot()
 
@@ -179,13 +181,8 @@ async def test_a_submitted_form_respects_its_length_limits(world: World) -> None
         async def on_submit(self, interaction: discord.Interaction) -> None:
             await interaction.response.send_message(self.text.value, ephemeral=True)
 
-    @bot.tree.command(name="form", description="Opens a form")
-    async def form(interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(Form())
-
     async with running_bot(fake, bot):
-        await bot.tree.sync()
-        handle = await fake.invoke_command(world.guild, world.channel, world.alice, "form")
+        handle = await open_form(world, bot, Form)
         await handle.wait_done()
         with pytest.raises(ValueError, match="out of range"):
             await fake.submit_modal(handle, {"t": "abc"})
