@@ -100,3 +100,16 @@ async def test_server_cooldown_setting_refuses_a_quick_second_ask(world: World) 
     assert again.ephemeral and again.original is not None
     assert re.fullmatch(r"You're going a bit fast: try /ask again in (59|60) s\.", again.original.content)
     world.fake.assert_no_violations()
+
+
+async def test_a_server_cooldown_holds_on_the_first_ask_after_a_restart(world: World) -> None:
+    await world.run("citebot settings cooldown", {"command": "ask", "seconds": 60})
+    await world.ask(KIM_QUESTION, user=world.member)
+    world.bot.configs._cache.clear()  # a restarted bot has read no server's settings yet
+    world.bot.cooldowns._last.clear()
+    await world.ask(KIM_QUESTION, user=world.member)
+
+    refused = await world.ask(KIM_QUESTION, user=world.member)
+
+    assert refused.ephemeral and refused.original is not None and "again in" in refused.original.content
+    world.fake.assert_no_violations()
