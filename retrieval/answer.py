@@ -39,6 +39,17 @@ class _Sentence:
 
 
 @dataclass(frozen=True)
+class SentenceFeatures:
+    """One sentence of the passages, where it stands, and what the ranker sees of it."""
+
+    passage: int  # index in the passages
+    start: int  # offset in the article
+    end: int
+    text: str
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Extracted:
     """The chosen answer and the citations that support it."""
 
@@ -145,8 +156,8 @@ def features(
     passages: Sequence[Passage],
     question_vector: np.ndarray | None = None,
     sentence_vectors: Mapping[str, np.ndarray] | None = None,
-) -> list[tuple[int, int, int, str, dict[str, float]]]:
-    """Return (passage index, start, end, text, features) for every sentence of the passages."""
+) -> list[SentenceFeatures]:
+    """Return the features of every sentence of the passages, in passage order."""
     q_list = terms(question)
     q_terms = set(q_list)
     q_bigrams = _bigrams(q_list)
@@ -187,7 +198,7 @@ def features(
             "pronoun": float(first in _PRONOUN),
             "cosine": cosine[i],
         }
-        out.append((p_index, start, end, text, f))
+        out.append(SentenceFeatures(p_index, start, end, text, f))
     return out
 
 
@@ -199,9 +210,11 @@ def rank_sentences(
 ) -> list[_Sentence]:
     """Return the sentences of the passages, best answer first."""
     out = []
-    for p_index, start, end, text, f in features(question, passages, question_vector, sentence_vectors):
-        score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
-        out.append(_Sentence(p_index, start, end, text, score, f["overlap"], f["cosine"]))
+    for s in features(question, passages, question_vector, sentence_vectors):
+        score = sum(WEIGHTS[name] * s.values[name] for name in FEATURES)
+        out.append(
+            _Sentence(s.passage, s.start, s.end, s.text, score, s.values["overlap"], s.values["cosine"])
+        )
     return sorted(out, key=lambda s: s.score, reverse=True)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.evaluation import answer_contains
 from config.settings import Settings
+from retrieval.compose import build_service
 from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.evaluation import answer_contains
 from retrieval.service import CitebotService
-from retrieval.store import ChromaStore
 
 pytestmark = pytest.mark.model
 
@@ -34,7 +34,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CitebotService
     settings = Settings(data_dir=tmp_path_factory.mktemp("seed-data"), kb="seedtest")
     embedder = SentenceTransformerEmbedder(settings.embedding)
     embedder.load()
-    svc = CitebotService(settings, embedder, ChromaStore.from_settings(settings))
+    svc = build_service(settings, embedder=embedder)
     svc.seed()
     yield svc
 

@@ -9,8 +9,8 @@ from hypothesis.extra.numpy import arrays
 
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.service import CitebotService
-from retrieval.store import pack_vectors, unpack_vectors
 from retrieval.text import sentence_spans
+from retrieval.vectors import pack_vectors, unpack_vectors
 from tests.conftest import SEED_TEXT
 
 TEXT = (
@@ -81,7 +81,8 @@ def test_added_chunks_carry_one_vector_per_sentence(fake_service: CitebotService
     fake_service.add_document(SourceDocument(text=SEED_TEXT, title="Seed", source="test"))
     store = fake_service.kb().store
     chunks = list(store.iter_chunks())
-    stored = store.sentence_vectors([c.id for c in chunks])
+    packed = store.embeddings([c.id for c in chunks], include_sentences=True)
+    stored = {cid: unpack_vectors(blob) for cid, (_, blob) in packed.items() if blob is not None}
     assert set(stored) == {c.id for c in chunks}
     for c in chunks:
         assert len(stored[c.id]) == len(sentence_spans(c.text))
