@@ -160,8 +160,13 @@ class MoreSourcesButton(
         await interaction.response.defer(ephemeral=True, thinking=True)
         record = await _answer_record(interaction, self.answer_id)
         shown = record.shown
+        # Only the further passages are shown, never the answer text: no need to wait for an LLM.
         answer = await interaction.client.service.ask(
-            record.question, kb_for(guild_id_of(interaction)), k=shown + 5, context=record.context
+            record.question,
+            kb_for(guild_id_of(interaction)),
+            k=shown + 5,
+            context=record.context,
+            use_llm=False,
         )
         if len(answer.citations) <= shown:
             await reply(interaction, "There are no further sources for this question.", ephemeral=True)

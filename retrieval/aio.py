@@ -59,10 +59,13 @@ class AsyncCitebot:
         k: int | None = None,
         context: str | None = None,
         on_draft: Callable[[Answer], None] | None = None,
+        *,
+        use_llm: bool = True,
     ) -> Answer:
         """Answer a question: embed under the encode limit, write with the LLM under its own.
 
-        on_draft (see CitebotService.compose) runs in a worker thread.
+        on_draft (see CitebotService.compose) runs in a worker thread. With use_llm=False the
+        answer is extractive and never waits for the LLM.
         """
         service = self._service
         query = await _thread(service.prepare, question, kb, k, context)
@@ -70,7 +73,7 @@ class AsyncCitebot:
             vector = await _thread(service.embed, query)
         found = await _thread(service.retrieve, query, vector)
         answer = await _thread(service.extract, found)
-        if service.has_llm and found.passages:
+        if use_llm and service.has_llm and found.passages:
             async with self._llm:
                 answer = await _thread(service.compose, found, answer, on_draft)
         return service.finish(found, answer)

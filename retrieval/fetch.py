@@ -16,7 +16,7 @@ import httpcore
 import httpx
 
 from config.settings import FetchSettings
-from retrieval.addresses import IPAddress, AllowList, parse_ip_literal, resolve_host
+from retrieval.addresses import AllowList, IPAddress, parse_ip_literal, resolve_host
 from retrieval.errors import (
     BlockedURL,
     CitebotError,

@@ -249,3 +249,10 @@ def test_adding_several_documents_at_once_reports_each_in_order(fake_service: Ci
     stored = list(fake_service.kb().store.iter_chunks())
     assert len(stored) == sum(a.chunks for a in fake_service.list_articles())
     assert "Otters" in {c.title for c in fake_service.ask("Do otters hold hands while sleeping?").citations}
+
+
+def test_an_answer_reports_the_time_of_each_stage_and_the_total(fake_service: CitebotService) -> None:
+    fake_service.add_document(ZEBRA)
+    timings = fake_service.ask("What stripes do zebras have?").timings_ms
+    assert {"embed", "search", "answer", "total"} <= set(timings)
+    assert timings["total"] >= timings["embed"] + timings["search"] + timings["answer"] > 0
