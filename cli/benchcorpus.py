@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.evaluation import load_questions as load_question_set
+from cli.evaluation import load_questions
 from retrieval.embedding import Embedder
 
 if TYPE_CHECKING:
@@ -32,10 +32,10 @@ def load_sources(articles: Path | None, settings: Settings) -> list[tuple[str, s
     return sources
 
 
-def load_questions(articles: Path | None, count: int) -> list[str]:
+def timed_questions(articles: Path | None, count: int) -> list[str]:
     """Return count questions, cycling: the dev ones next to articles.jsonl, else the seed ones."""
     path = articles.with_name("questions.jsonl") if articles else None
-    found = [q.question for q in load_question_set(path, "dev")] if path and path.is_file() else []
+    found = [q.question for q in load_questions(path, "dev")] if path and path.is_file() else []
     found = found or SEED_QUESTIONS
     return [found[i % len(found)] for i in range(count)]
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.benchcorpus import SyntheticEmbedder, load_questions, load_sources, make_corpus
+from cli.benchcorpus import SyntheticEmbedder, load_sources, make_corpus, timed_questions
 from cli.evaluation import percentile
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def _real_vectors(service: CitebotService, docs: list[SourceDocument], limit: in
 def work_ask(spec: dict[str, Any]) -> dict[str, Any]:
     """Open the knowledge base in a fresh process and time warm asks against one query embed."""
     settings = _settings(spec["data_dir"])
-    questions = load_questions(_path(spec["articles"]), spec["questions"])
+    questions = timed_questions(_path(spec["articles"]), spec["questions"])
     t0 = time.perf_counter()
     service = _service(settings)
     service.ask(questions[0], KB)

@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _article_commands(sub: Subparsers) -> None:
+    from config.settings import MAX_K
+
     p = sub.add_parser(
         "add", help="add articles: URLs, files (.txt .md .html .pdf), directories or - for stdin"
     )
@@ -45,7 +47,7 @@ def _article_commands(sub: Subparsers) -> None:
     p = sub.add_parser("ask", help="ask a question ('-' reads one question per line from stdin)")
     p.add_argument("question")
     p.add_argument("--kb")
-    p.add_argument("--k", type=int, help="passages to cite at most (1-20)")
+    p.add_argument("--k", type=int, help=f"passages to cite at most (1-{MAX_K})")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.set_defaults(handler="cli.articles:cmd_ask")
 
