@@ -91,7 +91,7 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         self,
         interaction: discord.Interaction[CitebotBot],
         command: Literal["ask", "add"],
-        seconds: app_commands.Range[float, 0, MAX_COOLDOWN],
+        seconds: app_commands.Range[float, 0.0, MAX_COOLDOWN],
     ) -> None:
         """Set a per-user cooldown."""
         await self._update(interaction, **{f"{command}_cooldown": float(seconds)})
