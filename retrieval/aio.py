@@ -1,8 +1,9 @@
 """The one async front of the service: every blocking call in a worker thread, with bounded work.
 
-Three limits keep one kind of work from starving another: query embeddings (short, CPU-bound),
-ingestion (long), and LLM answers (slow, network-bound). A slow model never holds up an
-extractive answer, and a long ingest never holds up asks.
+Separate limits keep one kind of work from starving another: query embeddings (short,
+CPU-bound), search and extraction (Python, holding the GIL: bounded so the event loop stays
+responsive), ingestion (long) and LLM answers (slow, network-bound). A slow model never holds
+up an extractive answer, and a long ingest never holds up asks.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class AsyncCitebot:
     ) -> None:
         self._service = service
         self._encodes = asyncio.Semaphore(max_encodes)
+        self._searches = asyncio.Semaphore(max_encodes + 1)
         self._llm = asyncio.Semaphore(max_llm)
         self._adds = asyncio.Semaphore(max_adds)
         self.records = Records(service.store)
@@ -68,11 +70,13 @@ class AsyncCitebot:
         answer is extractive and never waits for the LLM.
         """
         service = self._service
-        query = await _thread(service.prepare, question, kb, k, context)
+        async with self._searches:
+            query = await _thread(service.prepare, question, kb, k, context)
         async with self._encodes:
             vector = await _thread(service.embed, query)
-        found = await _thread(service.retrieve, query, vector)
-        answer = await _thread(service.extract, found)
+        async with self._searches:
+            found = await _thread(service.retrieve, query, vector)
+            answer = await _thread(service.extract, found)
         if use_llm and service.has_llm and found.passages:
             async with self._llm:
                 answer = await _thread(service.compose, found, answer, on_draft)
