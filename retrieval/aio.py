@@ -35,7 +35,7 @@ class AsyncCitebot:
     ) -> None:
         self._service = service
         self._encodes = asyncio.Semaphore(max_encodes)
-        self._searches = asyncio.Semaphore(max_encodes + 1)
+        self._searches = asyncio.Semaphore(max_encodes)
         self._llm = asyncio.Semaphore(max_llm)
         self._adds = asyncio.Semaphore(max_adds)
         self.records = Records(service.store)
