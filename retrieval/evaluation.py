@@ -6,6 +6,7 @@ import json
 import random
 import re
 import string
+import unicodedata
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -115,7 +116,8 @@ class EvalReport:
 # -- metrics ----------------------------------------------------------------------------
 def normalize_answer(text: str) -> str:
     """Normalise text the SQuAD way: lower case, no punctuation or articles, folded spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    # Curly quotes and dashes count as punctuation too: real text is full of them.
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT and not unicodedata.category(ch).startswith("P"))
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
