@@ -44,7 +44,8 @@ _DATE = re.compile(
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _PLACE = re.compile(r"\b(?:in|at|from|to|near|through|across)\s+(?:the\s+)?[A-Z]")
 
-# Most specific first: the first type whose question wording matches is the one asked for.
+# The asked type is the one named first in the question ("Which newspaper reported how fast..." asks
+# for a name); on a tie, the more specific type listed first.
 TYPES: tuple[AnswerType, ...] = (
     AnswerType(
         "speed",
@@ -99,6 +100,7 @@ TYPES: tuple[AnswerType, ...] = (
         _ANY_NUMBER,
     ),
     AnswerType("person", re.compile(r"\bwho\b|\bwhose\b|\bwhom\b"), None, _PROPER),
+    AnswerType("name", re.compile(r"\bwhich\b|\bwhat is the name\b"), None, _PROPER),
     AnswerType("place", re.compile(r"\bwhere\b|\bwhat (?:country|city|town|region|place)\b"), None, _PLACE),
 )
 STRONG = 3.0
@@ -108,7 +110,8 @@ WEAK = 1.0
 def asked_type(question: str) -> AnswerType | None:
     """Return the kind of answer a question asks for, or None when its wording names none."""
     q = question.lower()
-    return next((t for t in TYPES if t.asks.search(q)), None)
+    found = [(m.start(), i) for i, t in enumerate(TYPES) if (m := t.asks.search(q))]
+    return TYPES[min(found)[1]] if found else None
 
 
 def cue(question: str, sentence: str, asked: AnswerType | None = None) -> float:

@@ -6,9 +6,9 @@ import json
 import random
 import re
 import string
-import unicodedata
 import sys
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +117,9 @@ class EvalReport:
 def normalize_answer(text: str) -> str:
     """Normalise text the SQuAD way: lower case, no punctuation or articles, folded spaces."""
     # Curly quotes and dashes count as punctuation too: real text is full of them.
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT and not unicodedata.category(ch).startswith("P"))
+    text = "".join(
+        ch for ch in text.lower() if ch not in _PUNCT and not unicodedata.category(ch).startswith("P")
+    )
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
