@@ -117,12 +117,16 @@ def features(
     passages: Sequence[Passage],
     question_vector: np.ndarray | None = None,
     sentence_vectors: Mapping[str, np.ndarray] | None = None,
+    type_from: str | None = None,
 ) -> list[tuple[int, int, int, str, dict[str, float]]]:
-    """Return (passage index, start, end, text, features) for every sentence of the passages."""
+    """Return (passage index, start, end, text, features) for every sentence of the passages.
+
+    The answer type is read from type_from when given (a follow-up's own words), else from the question.
+    """
     q_list = terms(question)
     q_terms = set(q_list)
     q_bigrams = _bigrams(q_list)
-    asked = asked_type(question)
+    asked = asked_type(type_from or question)
     raw: list[tuple[int, int, int, str, list[str]]] = []
     cosine: list[float] = []
     for p_index, passage in enumerate(passages):
@@ -169,10 +173,12 @@ def rank_sentences(
     passages: Sequence[Passage],
     question_vector: np.ndarray | None = None,
     sentence_vectors: Mapping[str, np.ndarray] | None = None,
+    type_from: str | None = None,
 ) -> list[_Sentence]:
     """Return the sentences of the passages, best answer first."""
     out = []
-    for p_index, start, end, text, f in features(question, passages, question_vector, sentence_vectors):
+    found = features(question, passages, question_vector, sentence_vectors, type_from)
+    for p_index, start, end, text, f in found:
         if is_heading(text):
             continue  # a heading or caption is context for the next sentence, never the answer
         score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
@@ -254,11 +260,17 @@ def extract_answer(
     gate: Gate = Gate(),  # frozen, so one shared default is safe
     second_ratio: float = 0.7,
     depth: int = ANSWER_DEPTH,
+    context: str | None = None,
 ) -> Extracted:
-    """Choose answer sentences from passages, number the citations, or abstain."""
+    """Choose answer sentences from passages, number the citations, or abstain.
+
+    A follow-up's context (the question before) adds its terms; the answer type stays the follow-up's.
+    """
     top = list(passages[:k])
     pool = top[: min(k, depth)]
-    sentences = rank_sentences(question, pool, question_vector, sentence_vectors)
+    asked = question
+    question = f"{context} {question}" if context else question
+    sentences = rank_sentences(question, pool, question_vector, sentence_vectors, asked)
     overlap = _support(question, sentences[0], pool) if sentences else 0.0
     cosine = sentences[0].cosine if sentences else 0.0
     if not overlap or not gate.supports(pool, overlap, coverage(question, pool), cosine):
