@@ -32,22 +32,15 @@ UNANSWERABLE = [q for q in QUESTIONS if q.get("abstain")]
 ACCURACY_FLOOR = 0.95
 
 
-@pytest.fixture(scope="module")
-def embedder() -> SentenceTransformerEmbedder:
-    model = SentenceTransformerEmbedder(Settings().embedding)
-    model.load()
-    return model
-
-
 @pytest.fixture(scope="module", params=["shipped", "real"])
 def service(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    embedder: SentenceTransformerEmbedder,
+    real_embedder: SentenceTransformerEmbedder,
 ) -> Iterator[CitebotService]:
     """A knowledge base holding the shipped article (auto-seeded) or only the user's document."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("seed-data"), kb="seedtest")
-    svc = CitebotService(settings, embedder, ChromaStore.from_settings(settings))
+    svc = CitebotService(settings, real_embedder, ChromaStore.from_settings(settings))
     if request.param == "shipped":
         svc.seed()
     else:
