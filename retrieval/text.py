@@ -5,60 +5,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "mt",
-        "ft",
-        "no",
-        "vs",
-        "etc",
-        "e.g",
-        "i.e",
-        "u.s",
-        "u.k",
-        "u.n",
-        "a.m",
-        "p.m",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "gov",
-        "sen",
-        "rep",
-        "rev",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "dept",
-        "est",
-        "fig",
-        "approx",
-        "al",
-    ]
-)
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space; a
 # blank line; or a period glued to the next sentence ("meeting.Kim": a word, then a capitalised one).
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
@@ -66,37 +12,33 @@ _NEXT_WORD = re.compile(r"[\s\"'“‘(\[]*([\w]+)")
 _ROMAN = re.compile(r"[IVX]+")
 # Titles and Latin forms: the period never ends a sentence ("No." only before a number).
 _TITLES = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "st",
-        "mt",
-        "ft",
-        "no",
-        "vs",
-        "e.g",
-        "i.e",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "gov",
-        "sen",
-        "rep",
-        "rev",
-        "fig",
-        "approx",
-        "cf",
-        "nos",
-        "pp",
-        "vol",
-        "ch",
-        "sec",
-    ]
+    (
+        *("mr", "mrs", "ms", "dr", "prof", "st", "mt", "ft", "no", "nos", "vs", "e.g", "i.e", "cf", "pp"),
+        *("vol", "ch", "sec", "fig", "approx", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep", "rev"),
+    )
+)
+# Other abbreviations end a sentence only when a sentence-opening word follows them.
+_ABBREVIATIONS = _TITLES | frozenset(
+    (
+        *(
+            "sr",
+            "jr",
+            "etc",
+            "u.s",
+            "u.k",
+            "u.n",
+            "a.m",
+            "p.m",
+            "inc",
+            "ltd",
+            "co",
+            "corp",
+            "dept",
+            "est",
+            "al",
+        ),
+        *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+    )
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 _TOKEN = re.compile(r"\w+(?:[.,']\w+)*", re.UNICODE)
