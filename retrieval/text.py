@@ -263,9 +263,12 @@ def _is_abbreviation(word: str, text: str, stop: int, end: int) -> bool:
         return lower != "no" or nxt[:1].isdigit()
     acronym = bare.isupper() and bare.isalpha() and len(bare) <= 3 and not _ROMAN.fullmatch(bare)
     if lower in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()) or acronym:
-        return not (nxt[:1].isupper() and nxt.lower() in STOPWORDS) and not (
-            acronym and not nxt[:1].isalpha()
+        # Another initial follows ("J. A. Hobson", "U. S. Secretary"): "A" or "T" is no opener here.
+        initial = (
+            following is not None and len(nxt) == 1 and text[following.end() : following.end() + 1] == "."
         )
+        opener = nxt[:1].isupper() and nxt.lower() in STOPWORDS and not initial
+        return not opener and not (acronym and not nxt[:1].isalpha())
     return False
 
 

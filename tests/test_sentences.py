@@ -49,6 +49,16 @@ def sentences(text: str) -> list[str]:
         ("The talks will take place.. Analysts agree.", ["The talks will take place..", "Analysts agree."]),
         ("Version 2.5 shipped. See example.com today.", ["Version 2.5 shipped.", "See example.com today."]),
         ("World War II. The war ended.", ["World War II.", "The war ended."]),
+        (
+            "Theorists such as J. A. Hobson wrote. So did others.",
+            ["Theorists such as J. A. Hobson wrote.", "So did others."],
+        ),
+        (
+            "Japan and Korea. The T. T. Tsui Gallery opened.",
+            ["Japan and Korea.", "The T. T. Tsui Gallery opened."],
+        ),
+        ("It was broadcast from 19.2°E. This was new.", ["It was broadcast from 19.2°E.", "This was new."]),
+        ("In much of the U.S. South, many farmed.", ["In much of the U.S. South, many farmed."]),
     ],
 )
 def test_sentences_end_where_a_reader_ends_them(text: str, expected: list[str]) -> None:
