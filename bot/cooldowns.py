@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from retrieval.errors import RateLimited
 
-
 # How the person asked, as the cooldown message names it: the advice must fit where they are.
 RETRY_HINTS = {
     "ask": "try /ask again",
