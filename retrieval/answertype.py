@@ -42,7 +42,7 @@ _DATE = re.compile(
     r"yesterday|today|tomorrow|ago)\b"
 )
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
-_PLACE = re.compile(r"\b(?:in|at|from|to|near|through|across)\s+(?:the\s+)?[A-Z]")
+_PLACE = re.compile(r"\b(?:in|at|from|to|near)\s+[A-Z]")
 
 # The asked type is the one named first in the question ("Which newspaper reported how fast..." asks
 # for a name); on a tie, the more specific type listed first.
