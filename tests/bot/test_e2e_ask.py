@@ -15,7 +15,7 @@ from tests.fakediscord import Message
 
 pytestmark = pytest.mark.model
 
-SEED_TITLE = "Kim Jong Un's armored train rolls into Russia for summit with Putin"
+SEED_TITLE = "Kim Jong Un rides his armored train into Russia for talks with Putin"
 BLURPLE = 0x5865F2
 ANSWER_ID = r"[0-9a-f]{12}"
 
