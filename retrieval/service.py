@@ -263,6 +263,7 @@ class CitebotService:
             max_sentences=a.max_sentences,
             gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
             second_ratio=a.second_sentence_ratio,
+            context=context,
         )
         text, abstained, cites, answered_by = got.answer, got.abstained, got.citations, "extractive"
         t4 = time.perf_counter()
