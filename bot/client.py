@@ -7,7 +7,7 @@ import logging
 import pkgutil
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -124,10 +124,10 @@ class CitebotBot(commands.Bot):
         while len(self.thread_questions) > keep:
             self.thread_questions.popitem(last=False)
 
-    def cooldown(self, action: Literal["ask", "add"], guild_id: int, user_id: int) -> None:
-        """Apply a server's cooldown for an action to a user (raises RateLimited)."""
+    def cooldown(self, action: str, guild_id: int, user_id: int, via: str | None = None) -> None:
+        """Apply a server's cooldown for an action to a user (raises RateLimited naming `via`)."""
         period = self.configs.peek(guild_id).cooldown(action, self.settings.discord)
-        self.cooldowns.hit(action, guild_id, user_id, period)
+        self.cooldowns.hit(action, guild_id, user_id, period, via)
 
     async def ensure_guild(self, guild_id: int) -> str:
         """Return a server's knowledge base, seeding it the first time it is seen."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -48,12 +48,13 @@ class GuildConfig:
             seeded=bool(record.get("seeded", False)),
         )
 
-    def cooldown(self, action: Literal["ask", "add"], defaults: DiscordSettings) -> float:
+    def cooldown(self, action: str, defaults: DiscordSettings) -> float:
         """Return the seconds between uses of an action: this server's, else the configured default."""
-        own = self.ask_cooldown if action == "ask" else self.add_cooldown
-        if own is not None:
-            return own
-        return defaults.ask_cooldown if action == "ask" else defaults.add_cooldown
+        own = getattr(self, f"{action}_cooldown", None)
+        period = float(getattr(defaults, f"{action}_cooldown") if own is None else own)
+        if action == "follow_up":  # its own allowance, never longer than the server's /ask one
+            period = min(period, self.cooldown("ask", defaults))
+        return period
 
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-able record of this config."""

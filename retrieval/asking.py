@@ -44,6 +44,7 @@ class Query:
     text: str  # what is searched: the question, led by the earlier one for follow-ups
     k: int
     kb: KnowledgeBase
+    context: str | None = None  # the question before, for a follow-up
     clock: Stopwatch = field(default_factory=Stopwatch, compare=False)
 
 

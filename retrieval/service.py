@@ -146,7 +146,8 @@ class CitebotService:
         query = Query(self.validate_question(question), "", k or self.settings.search.k, self.kb(kb))
         if not 1 <= query.k <= MAX_K:
             raise InvalidInput(f"k must be between 1 and {MAX_K}")
-        return replace(query, text=f"{context} {query.question}" if context else query.question)
+        text = f"{context} {query.question}" if context else query.question
+        return replace(query, text=text, context=context)
 
     def embed(self, query: Query) -> np.ndarray | None:
         """Embed the query's text (None in BM25-only mode)."""
@@ -175,6 +176,7 @@ class CitebotService:
                 max_sentences=a.max_sentences,
                 gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
                 second_ratio=a.second_sentence_ratio,
+                context=found.query.context,
             )
         return Answer(
             found.query.question, got.answer, got.abstained, got.citations, {}, found.articles_searched
