@@ -7,18 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from retrieval import cli
+from cli import articles
+from cli.main import build_parser, main
 from retrieval.models import Citation
 
 
 def parser() -> argparse.ArgumentParser:
     """Return the full parser, Discord commands included (as the console script builds it)."""
-    from bot.cli import register
-
-    if register not in cli.EXTRA_COMMANDS:
-        cli.EXTRA_COMMANDS.append(register)
-    return cli.build_parser()
+    return build_parser()
 
 
 def subcommands(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -34,7 +30,7 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was loaded before the input was checked")
 
-    monkeypatch.setattr(cli, "build_service", refuse)
+    monkeypatch.setattr(articles, "build_service", refuse)
 
 
 def test_every_argument_of_every_command_has_help() -> None:
@@ -97,5 +93,7 @@ def test_the_citation_line_shows_the_url_or_says_there_is_none() -> None:
     pasted = Citation(1, "a1", "Pasted notes", None, "text", 0, 4, 1.352)
     fetched = Citation(2, "u2", "A page", "https://example.org/page", "text", 10, 14, 0.9)
 
-    assert cli.citation_line(pasted) == "[1] Pasted notes (no URL, chars 0-4, score 1.352)"
-    assert cli.citation_line(fetched) == "[2] A page (https://example.org/page, chars 10-14, score 0.900)"
+    assert articles.citation_line(pasted) == "[1] Pasted notes (no URL, chars 0-4, score 1.352)"
+    assert (
+        articles.citation_line(fetched) == "[2] A page (https://example.org/page, chars 10-14, score 0.900)"
+    )

@@ -1,6 +1,6 @@
 """Print how long the seed answer renders on Discord (what a person reads, in characters).
 
-Usage: HF_HUB_OFFLINE=1 .venv/bin/python tools/answer_length.py [--question Q]
+Usage: HF_HUB_OFFLINE=1 .venv/bin/python -m tools.answer_length [--question Q]
 
 Builds the real service on a temporary data dir, seeds it, asks the question and renders the
 answer exactly as /ask shows it, in each answer style (compact, the default, and full) and as
@@ -14,9 +14,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 
 def main() -> int:
     """Ask the seed question and print the rendered length of the answer."""
@@ -26,13 +23,13 @@ def main() -> int:
 
     from bot.compact import STYLES, answer_text, styled_embed
     from config.loader import load_settings
-    from retrieval.cli import build_service
+    from retrieval.compose import build_service
 
     with tempfile.TemporaryDirectory(prefix="citebot-len-") as tmp:
         settings = load_settings(data_dir=Path(tmp))
-        service = build_service(settings)
-        service.seed("len")
-        answer = service.ask(args.question, "len")
+        with build_service(settings) as service:
+            service.seed("len")
+            answer = service.ask(args.question, "len")
     for style in STYLES:
         embed = styled_embed(answer, style, asked_by="someone")
         parts = [("title", embed.title or ""), ("description", embed.description or "")]

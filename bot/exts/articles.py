@@ -9,11 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.exts.ask import guarded
-from bot.guilds import guild_id_of, is_editor, kb_for
+from bot.errors import guarded
+from bot.guilds import guild_id_of, is_editor, kb_for, require_editor
+from bot.limits import with_max_length
 from bot.render import articles_page, count, plain
 from bot.replies import reply
-from retrieval import ingest
 from retrieval.errors import InvalidInput, PermissionDenied, TooLarge
 
 if TYPE_CHECKING:
@@ -22,20 +22,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOT_EDITOR = "Only people with Manage Server or this server's editor role can change its articles."
 
-
-async def require_editor(interaction: discord.Interaction[CitebotBot]) -> None:
-    """Raise PermissionDenied unless the user may edit this server's articles."""
-    config = await interaction.client.guild_config(guild_id_of(interaction))
-    if not is_editor(interaction.user, config):
-        raise PermissionDenied(NOT_EDITOR)
-
-
-def describe(result: AddResult) -> str:
+def describe(result: AddResult, title_max: int) -> str:
     """Return the user-facing line for an add or refresh result."""
     a = result.article
-    title = plain(a.title, 200)
+    title = plain(a.title, title_max)
     if result.status == "already present":
         return f"Already present: **{title}** (`{a.id}`)."
     if result.status == "unchanged":
@@ -184,6 +175,8 @@ class Articles(commands.Cog):
 
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
+        self.title_max = bot.settings.limits.max_title_chars
+        with_max_length(self.add, title=self.title_max)
 
     @app_commands.command(
         name="add", description="Add an article: give a url or a file, or neither to paste text in a form."
@@ -199,7 +192,7 @@ class Articles(commands.Cog):
         interaction: discord.Interaction[CitebotBot],
         url: str | None = None,
         file: discord.Attachment | None = None,
-        title: app_commands.Range[str, 1, 200] | None = None,
+        title: str | None = None,
     ) -> None:
         """Add one article to this server's knowledge base: a URL, a file, or text pasted in a form."""
         bot = self.bot
@@ -222,9 +215,8 @@ class Articles(commands.Cog):
             result = await bot.service.add_url(url.strip(), kb, who, title)
         elif file is not None:
             data = await file.read()  # signed URLs expire: read at once, never store the URL
-            doc = await bot.call(ingest.from_bytes, data, file.filename, title, bot.settings.limits)
-            result = await bot.service.add_document(doc, kb, who)
-        await reply(interaction, describe(result), ephemeral=True)
+            result = await bot.service.add_file(data, file.filename, title, kb, who)
+        await reply(interaction, describe(result, self.title_max), ephemeral=True)
 
     async def add_pasted(
         self, interaction: discord.Interaction[CitebotBot], text: str, title: str | None
@@ -234,9 +226,8 @@ class Articles(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = self.bot
         kb = await bot.ensure_guild(guild_id_of(interaction))
-        doc = await bot.call(ingest.from_text, text, title or None, bot.settings.limits)
-        result = await bot.service.add_document(doc, kb, str(interaction.user.id))
-        await reply(interaction, describe(result), ephemeral=True)
+        result = await bot.service.add_text(text, title or None, kb, str(interaction.user.id))
+        await reply(interaction, describe(result, self.title_max), ephemeral=True)
 
     @app_commands.command(name="sources", description="List the articles this server's answers come from.")
     @app_commands.guild_only()
@@ -265,7 +256,9 @@ class Articles(commands.Cog):
 
     @app_commands.command(name="remove", description="Remove an article from this server (asks to confirm).")
     @app_commands.guild_only()
-    @app_commands.describe(article="The article to remove")
+    @app_commands.describe(
+        article="The article to remove: pick it from the list, or type part of its title or its id"
+    )
     async def remove(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
         """Ask for confirmation, then remove the article."""
         await self._confirm(interaction, article, "remove")
@@ -274,7 +267,9 @@ class Articles(commands.Cog):
         name="refresh", description="Fetch a URL article again and update it if it changed."
     )
     @app_commands.guild_only()
-    @app_commands.describe(article="The article to refresh")
+    @app_commands.describe(
+        article="An article added from a URL: pick it from the list, or type part of its title or id"
+    )
     async def refresh(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
         """Ask for confirmation, then refresh the article."""
         await self._confirm(interaction, article, "refresh")
@@ -296,21 +291,22 @@ class Articles(commands.Cog):
         await require_editor(interaction)
         guild_id = guild_id_of(interaction)
         kb = kb_for(guild_id)
-        info = await self.bot.call(self.bot.service.service.get_article, article_id, kb)
+        info = await self.bot.service.get_article(article_id, kb)
+        title = plain(info.title, self.title_max)
 
         async def act(click: discord.Interaction[CitebotBot]) -> None:
-            await click.response.edit_message(content=f"Working on **{plain(info.title, 200)}**…", view=None)
+            await click.response.edit_message(content=f"Working on **{title}**…", view=None)
             if verb == "remove":
-                await self.bot.service.remove(info.id, kb_for(guild_id))
-                text = f"Removed **{plain(info.title, 200)}** (`{info.id}`)."
+                await self.bot.service.remove(info.id, kb)
+                text = f"Removed **{title}** (`{info.id}`)."
             else:
-                text = describe(await self.bot.service.refresh(info.id, kb_for(guild_id)))
+                text = describe(await self.bot.service.refresh(info.id, kb), self.title_max)
             await click.edit_original_response(content=text)
 
         view = ConfirmView(interaction.user.id, act)
         await reply(
             interaction,
-            f"{verb.capitalize()} **{plain(info.title, 200)}** (`{info.id}`)?",
+            f"{verb.capitalize()} **{title}** (`{info.id}`)?",
             view=view,
             ephemeral=True,
         )

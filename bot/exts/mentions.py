@@ -10,9 +10,9 @@ import discord
 from discord.ext import commands
 
 from bot import permissions
-from bot.exts.ask import answer_question
+from bot.answers import answer_question
+from bot.errors import DM_EXPLANATION, error_text
 from bot.render import NO_PINGS, message_text, thread_name
-from bot.tree import DM_EXPLANATION, error_text, log_unexpected
 from retrieval.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -101,9 +101,7 @@ class Mentions(commands.Cog):
         except RateLimited as exc:
             await self._notify(message, str(exc), delete_after=bot.notice_seconds)
         except Exception as exc:  # noqa: BLE001 - the error boundary for messages
-            text, bug = error_text(exc)
-            if bug:
-                log_unexpected("answering a message", exc, guild=message.guild.id, channel=channel.id)
+            text = error_text(exc, "answering a message", guild=message.guild.id, channel=channel.id)
             await self._notify(message, text)
 
     async def _answer_channel(self, message: discord.Message, guild_id: int) -> bool:
@@ -147,17 +145,18 @@ class Mentions(commands.Cog):
             channel_name = getattr(message.channel, "mention", "this channel")
             await self._notify(message, permissions.missing_text(lacking, channel_name))
             return
-        await bot.cooldown("ask", guild_id, message.author.id)
-        question = bot.service.service.validate_question(question)  # refuse before opening a thread
+        if in_our_thread:
+            await bot.cooldown("follow_up", guild_id, message.author.id)
+        else:
+            await bot.cooldown("ask", guild_id, message.author.id, via="mention" if mentioned else "channel")
+        question = bot.service.validate_question(question)  # refuse before opening a thread
         asked = mentioned or asks_something(question)  # else a statement: no public "I couldn't find"
         context = None
         thread = message.channel
         if in_our_thread and isinstance(thread, discord.Thread):
             previous = bot.thread_questions.get(thread.id) or thread.name
             if is_follow_up(question):
-                question, context = await bot.call(
-                    bot.service.service.standalone_question, previous, question
-                )
+                question, context = await bot.service.standalone_question(previous, question)
         channel: discord.abc.Messageable = message.channel
         if open_thread:
             channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)

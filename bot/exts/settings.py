@@ -11,10 +11,12 @@ from discord.ext import commands
 from bot import permissions
 from bot.guilds import GuildConfig, guild_id_of, is_manager
 from bot.replies import reply
+from config.settings import MAX_COOLDOWN
 from retrieval.errors import InvalidInput, PermissionDenied
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
+    from config.settings import DiscordSettings
 
 NOT_MANAGER = "Only people with Manage Server can change citebot's settings."
 NO_MESSAGE_CONTENT = (
@@ -24,14 +26,13 @@ NO_MESSAGE_CONTENT = (
 )
 
 
-def summary(config: GuildConfig, defaults: tuple[float, float], reads_content: bool = True) -> str:
+def summary(config: GuildConfig, defaults: DiscordSettings, reads_content: bool = True) -> str:
     """Describe a server's settings in a few lines."""
     role = f"<@&{config.editor_role_id}>" if config.editor_role_id else "none (Manage Server only)"
     channels = ", ".join(f"<#{c}>" for c in config.answer_channels) or "none"
     if config.answer_channels and not reads_content:
         channels += " (inactive: the Message Content intent is off)"
-    ask = config.ask_cooldown if config.ask_cooldown is not None else defaults[0]
-    add = config.add_cooldown if config.add_cooldown is not None else defaults[1]
+    ask, add = config.cooldown("ask", defaults), config.cooldown("add", defaults)
     return (
         f"**Editor role:** {role}\n**Channels where I answer every message:** {channels}\n"
         f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person\n"
@@ -73,20 +74,15 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         guild_id = guild_id_of(interaction)
         if not is_manager(interaction.user):
             raise PermissionDenied(NOT_MANAGER)
-        configs = self.bot.configs
-        config = await self.bot.call(lambda: configs.update(guild_id, **changes))
-        text = summary(config, self._defaults(), self.bot.reads_message_content)
+        config = await self.bot.configs.update(guild_id, **changes)
+        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content)
         await reply(interaction, "Saved.\n" + text, ephemeral=True)
-
-    def _defaults(self) -> tuple[float, float]:
-        d = self.bot.settings.discord
-        return d.ask_cooldown, d.add_cooldown
 
     @settings.command(name="show", description="Show this server's citebot settings")
     async def show(self, interaction: discord.Interaction[CitebotBot]) -> None:
         """Show the settings."""
         config = await self.bot.guild_config(guild_id_of(interaction))
-        text = summary(config, self._defaults(), self.bot.reads_message_content)
+        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content)
         await reply(interaction, text, ephemeral=True)
 
     @settings.command(
@@ -122,13 +118,14 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         name="cooldown", description="Set the seconds each person waits between uses of /ask or /add"
     )
     @app_commands.describe(
-        command="ask or add", seconds="Seconds each person waits between uses: 0 (no wait) to 3600"
+        command="ask or add",
+        seconds=f"Seconds each person waits between uses: 0 (no wait) to {MAX_COOLDOWN:g}",
     )
     async def cooldown(
         self,
         interaction: discord.Interaction[CitebotBot],
         command: Literal["ask", "add"],
-        seconds: app_commands.Range[float, 0, 3600],
+        seconds: app_commands.Range[float, 0.0, MAX_COOLDOWN],
     ) -> None:
         """Set a per-user cooldown."""
         await self._update(interaction, **{f"{command}_cooldown": float(seconds)})

@@ -11,9 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.exts.articles import require_editor
-from bot.exts.ask import guarded
-from bot.guilds import guild_id_of, kb_for
+from bot.errors import guarded
+from bot.guilds import guild_id_of, kb_for, require_editor
 from bot.render import NO_PINGS, message_text, plain
 from bot.replies import reply
 

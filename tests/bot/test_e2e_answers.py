@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.tree import STALE_COMMAND
+from bot.errors import STALE_COMMAND
 from config.settings import Settings
 from tests.bot.harness import (
     ANSWER_TIMEOUT,
@@ -141,7 +141,7 @@ async def test_add_alone_opens_a_form_that_keeps_line_breaks(world: World) -> No
     [article] = [
         a for a in await world.bot.service.list_articles(f"g{world.guild.id}") if a.title == "Archive"
     ]
-    stored = world.bot.service.service.kb(f"g{world.guild.id}").store.article_text(article.id)
+    stored = world.bot.service._service.kb(f"g{world.guild.id}").store.article_text(article.id)
     assert "nine.\nIt closes" in stored
     world.fake.assert_no_violations()
 
@@ -151,7 +151,7 @@ async def test_option_descriptions_say_what_is_accepted(world: World) -> None:
     assert ".txt, .md, .html or .pdf" in str(option(world, "add", "file")["description"])
     assert "instead of the article's own" in str(option(world, "add", "title")["description"])
     assert "only you see the answer" in str(option(world, "ask", "private")["description"])
-    assert "500 characters" in str(option(world, "ask", "question")["description"])
+    assert option(world, "ask", "question")["max_length"] == world.settings.limits.max_question_chars
     [cmd] = [c for c in world.fake.commands.list(None) if c["name"] == "add"]
     assert "neither to paste text" in cmd["description"]
 

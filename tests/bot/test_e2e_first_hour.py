@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
 
-from bot.exts.articles import NOT_EDITOR
 from bot.exts.welcome import REMOVE_SAMPLE
+from bot.guilds import NOT_EDITOR
 from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, WorldFactory, embed_of
 from tests.fakediscord import Message
 from tests.fakediscord.models import EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS
 
 pytestmark = pytest.mark.model
 
-SEED_TITLE = "Kim Jong Un's armored train rolls into Russia for summit with Putin"
+SEED_TITLE = json.loads((Path(__file__).parents[2] / "seeds" / "manifest.json").read_text())["articles"][0][
+    "title"
+]
 
 
 async def join_new_server(world: World, **options: object) -> tuple[Message, object]:

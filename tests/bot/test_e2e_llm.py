@@ -10,8 +10,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from config.settings import LLMSettings, Settings
+from retrieval.embedding import MemoEmbedder
 from retrieval.llm import LLMAnswerer
-from tests.bot.harness import MemoEmbedder, World, embed_of, running_world
+from tests.bot.harness import World, embed_of, running_world
 from tests.fakediscord import InteractionHandle
 
 KIM_QUESTION = "How fast is Kim's train?"
@@ -26,7 +27,7 @@ def _llm(model: MemoEmbedder, reply: str) -> LLMAnswerer:
 async def supported(quiet_settings: Settings, model: MemoEmbedder) -> AsyncIterator[World]:
     reply = (
         "The armored train travels at about 60 km/h [1]. "
-        "The journey to the Russian border covers roughly 1,180 kilometers [1]."
+        "The 1,200 km trip between Pyongyang and Vladivostok takes about 20 hours [1]."
     )
     async with running_world(quiet_settings, model, llm=_llm(model, reply)) as world:
         yield world
@@ -81,10 +82,8 @@ async def test_more_sources_never_asks_the_llm(supported: World, monkeypatch: py
     await handle.wait_until(settled, 30)
     assert handle.original is not None
     calls: list[str] = []
-    llm = supported.bot.service.service.llm
-    assert llm is not None
-    monkeypatch.setattr(llm, "answer", lambda *a, **k: calls.append("answer"))
-    monkeypatch.setattr(llm, "stream", lambda *a, **k: calls.append("stream"))
+    monkeypatch.setattr(LLMAnswerer, "answer", lambda *a, **k: calls.append("answer"))
+    monkeypatch.setattr(LLMAnswerer, "answer_streaming", lambda *a, **k: calls.append("stream"))
 
     click = await supported.press(handle.original, "More sources", user=supported.member)
 
