@@ -14,7 +14,6 @@ from bot.render import (
     CONTENT_MAX,
     DESCRIPTION_MAX,
     ELLIPSIS,
-    FIELD_NAME_MAX,
     FIELD_VALUE_MAX,
     FOOTER_MAX,
     TITLE_MAX,
@@ -30,8 +29,8 @@ from retrieval.models import Answer, Citation
 
 Style = Literal["compact", "full"]
 STYLES: tuple[Style, ...] = ("compact", "full")
-CONTEXT_CHARS = 60  # context kept on each side of the answer sentence, cut at a word
-LINE_TITLE_CHARS = 60
+CONTEXT_CHARS = 40  # context kept on each side of the answer sentence (a few words, cut at a word)
+LINE_TITLE_CHARS = 60  # titles in compact answers are clipped to this (the full title is under More sources)
 ABSTAINED = (
     "I couldn't find that in the articles of this server. "
     "Editors can add articles with `/add`; `/sources` lists what I know."
@@ -98,7 +97,7 @@ def compact_embed(answer: Answer, *, asked_by: str | None = None, writing: bool 
     for c in answer.citations:
         if c.n in cited:
             tail = f"\n{link(c.url)}" if link(c.url) else ""
-            name = clip(f"[{c.n}] {plain(c.title, FIELD_NAME_MAX) or 'Untitled'}", FIELD_NAME_MAX)
+            name = f"[{c.n}] {plain(c.title, LINE_TITLE_CHARS) or 'Untitled'}"
             embed.add_field(
                 name=name, value=excerpt(c, limit=FIELD_VALUE_MAX - len(tail)) + tail, inline=False
             )
