@@ -10,22 +10,44 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.compact import answer_text, styled_embed
 from bot.errors import guarded
 from bot.guilds import guild_id_of, kb_for
-from bot.render import answer_embed
+from bot.render import NO_PINGS, answer_embed
 from bot.replies import reply
+from config.settings import MAX_K
 from retrieval.errors import NotFound, PermissionDenied
+from retrieval.models import Answer, Citation
 from retrieval.records import AnswerRecord, FeedbackRecord
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
-    from retrieval.models import Answer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnswerReply:
+    """An answer ready to post: as an embed, or as plain text where citebot may not embed links."""
+
+    answer: Answer
+    view: discord.ui.View
+    embed: discord.Embed | None = None
+    content: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Return the keyword arguments of send/reply/followup.send for this answer."""
+        out: dict[str, Any] = {"view": self.view, "allowed_mentions": NO_PINGS}
+        if self.embed is not None:
+            out["embed"] = self.embed
+        if self.content is not None:
+            out["content"] = self.content
+        return out
 
 
 async def answer_question(
@@ -36,19 +58,22 @@ async def answer_question(
     context: str | None = None,
     *,
     show_draft: Callable[[discord.Embed], Coroutine[Any, Any, object]] | None = None,
-) -> tuple[discord.Embed, discord.ui.View]:
-    """Answer a question for a server and return the embed and its buttons.
+    embeds: bool = True,
+) -> AnswerReply:
+    """Answer a question for a server in its answer style, with its buttons.
 
     With an LLM configured and show_draft given, verified sentences are shown as they come.
+    Without embeds (no Embed Links permission) the answer is plain text.
     """
     kb = await bot.ensure_guild(guild_id)
+    style = (await bot.guild_config(guild_id)).answer_style
     on_draft = None
-    if show_draft is not None and bot.service.has_llm:
+    if show_draft is not None and embeds and bot.service.has_llm:
         loop = asyncio.get_running_loop()
 
         def on_draft(draft: Answer) -> None:
             # Runs in the worker thread: wait for each edit, so drafts never overtake the answer.
-            embed = answer_embed(draft, asked_by=user.display_name, writing=True)
+            embed = styled_embed(draft, style, asked_by=user.display_name, writing=True)
             try:
                 asyncio.run_coroutine_threadsafe(show_draft(embed), loop).result(timeout=10)
             except Exception:  # a lost draft edit must not lose the answer
@@ -65,9 +90,13 @@ async def answer_question(
         abstained=answer.abstained,
         cited=tuple(c.article_id for c in answer.citations),
         shown=len(answer.citations),
+        sources=tuple(asdict(c) for c in answer.citations),
     )
     await bot.service.save_answer(answer_id, record)
-    return answer_embed(answer, asked_by=user.display_name), AnswerView(answer_id, answer)
+    view = AnswerView(answer_id, answer)
+    if not embeds:
+        return AnswerReply(answer, view, content=answer_text(answer, asked_by=user.display_name))
+    return AnswerReply(answer, view, embed=styled_embed(answer, style, asked_by=user.display_name))
 
 
 class AnswerView(discord.ui.View):
@@ -75,10 +104,10 @@ class AnswerView(discord.ui.View):
 
     def __init__(self, answer_id: str, answer: Answer) -> None:
         super().__init__(timeout=None)
-        if not answer.abstained:
+        if not answer.abstained:  # under an abstention there is nothing to rate and no source to show
             self.add_item(FeedbackButton(answer_id, "up"))
             self.add_item(FeedbackButton(answer_id, "down"))
-        self.add_item(MoreSourcesButton(answer_id))
+            self.add_item(MoreSourcesButton(answer_id))
 
 
 async def _answer_record(interaction: discord.Interaction[CitebotBot], answer_id: str) -> AnswerRecord:
@@ -159,16 +188,27 @@ class MoreSourcesButton(
     async def _more(self, interaction: discord.Interaction[CitebotBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         record = await _answer_record(interaction, self.answer_id)
-        shown = record.shown
-        # Only the further passages are shown, never the answer text: no need to wait for an LLM.
-        answer = await interaction.client.service.ask(
+        shown = tuple(_citation(c) for c in record.sources)
+        # A plain search for the passages after these: never the LLM, which would cost a new answer.
+        found = await interaction.client.service.ask(
             record.question,
             kb_for(guild_id_of(interaction)),
-            k=shown + 5,
+            k=min(MAX_K, len(shown) + 3),
             context=record.context,
             use_llm=False,
         )
-        if len(answer.citations) <= shown:
-            await reply(interaction, "There are no further sources for this question.", ephemeral=True)
+        seen = {(c.article_id, c.start) for c in shown}
+        extra = [c for c in found.citations if (c.article_id, c.start) not in seen]
+        sources = shown + tuple(replace(c, n=len(shown) + i + 1) for i, c in enumerate(extra))
+        if not sources:
+            await reply(interaction, "There are no sources for this question.", ephemeral=True)
             return
-        await reply(interaction, embed=answer_embed(answer, start_at=shown), ephemeral=True)
+        full = Answer(record.question, record.answer, False, sources[:10], {}, found.articles_searched)
+        await reply(interaction, embed=answer_embed(full, passages_only=True), ephemeral=True)
+
+
+def _citation(data: dict[str, Any]) -> Citation:
+    """Rebuild a citation stored with an answer record."""
+    fields = dict(data)
+    fields["highlights"] = tuple(tuple(h) for h in fields.get("highlights") or ())
+    return Citation(**fields)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -95,27 +96,37 @@ async def serve(settings: Settings, **options: Any) -> None:
             content = False
 
 
-async def sync(settings: Settings, guild_id: int | None) -> list[str]:
-    """Register the slash commands globally, or to one server for instant updates."""
+async def sync(settings: Settings, guild_id: int | None, clear: bool = False) -> list[str]:
+    """Register the slash commands globally or to one server; with clear, remove them instead."""
     token = _token(settings)
     point_at(settings)
     bot = build_bot(settings, serve=False)
+    with _talking_to(settings):
+        try:
+            async with bot:
+                await bot.login(token)
+                guild = discord.Object(id=guild_id) if guild_id else None
+                if clear:
+                    bot.tree.clear_commands(guild=guild)
+                elif guild is not None:
+                    bot.tree.copy_global_to(guild=guild)
+                synced = await bot.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            raise CitebotError(f"Discord refused the commands: {exc.text or exc}") from exc
+    return [c.name for c in synced]
+
+
+@contextlib.contextmanager
+def _talking_to(settings: Settings) -> Iterator[None]:
+    """Turn a rejected token or an unreachable Discord into one readable error."""
     try:
-        async with bot:
-            await bot.login(token)
-            guild = discord.Object(id=guild_id) if guild_id else None
-            if guild is not None:
-                bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
+        yield
     except discord.LoginFailure as exc:
         raise CitebotError(
             "Discord rejected the bot token (DISCORD_TOKEN); check it in the developer portal"
         ) from exc
-    except discord.HTTPException as exc:
-        raise CitebotError(f"Discord refused the commands: {exc.text or exc}") from exc
     except aiohttp.ClientConnectorError as exc:
         raise _unreachable(settings, exc) from exc
-    return [c.name for c in synced]
 
 
 def _unreachable(settings: Settings, exc: aiohttp.ClientConnectorError) -> CitebotError:
@@ -133,9 +144,45 @@ def run_serve(settings: Settings) -> int:
     return 0
 
 
-def run_sync(settings: Settings, guild_id: int | None) -> int:
+def run_sync(settings: Settings, guild_id: int | None, clear: bool = False) -> int:
     """Entry point of `citebot sync`."""
-    names = asyncio.run(sync(settings, guild_id))
+    names = asyncio.run(sync(settings, guild_id, clear))
+    if clear:
+        where = f"server {guild_id}" if guild_id else "all servers (global)"
+        print(f"removed citebot's commands from {where}")
+        if guild_id:
+            print("global commands, if synced, still show there: this only removes the server's copies")
+        return 0
     where = f"server {guild_id}" if guild_id else "all servers (global; may take a while to appear)"
     print(f"synced {len(names)} commands to {where}: {', '.join(sorted(names))}")
+    if guild_id:
+        print(
+            "these are copies for this server: after a global `citebot sync`, run "
+            f"`citebot sync --clear --guild {guild_id}` or every command shows twice there"
+        )
+    return 0
+
+
+async def application_id(settings: Settings) -> int:
+    """Ask Discord for the bot's application id (needs the token)."""
+    token = _token(settings)
+    point_at(settings)
+    client = discord.Client(intents=discord.Intents.none())
+    with _talking_to(settings):
+        async with client:
+            await client.login(token)
+    if client.application_id is None:
+        raise CitebotError("Discord did not say the bot's application id; pass --app-id")
+    return client.application_id
+
+
+def run_invite(settings: Settings, app_id: int | None) -> int:
+    """Entry point of `citebot invite`: print the link that adds citebot to a server."""
+    from bot.permissions import LABELS, USED, invite_permissions, invite_url
+
+    app_id = app_id or asyncio.run(application_id(settings))
+    print(invite_url(app_id))
+    print(f"\npermissions ({invite_permissions().value}):")
+    for name, why in USED.items():
+        print(f"  {LABELS[name]}: {why}")
     return 0

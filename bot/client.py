@@ -50,9 +50,12 @@ class CitebotBot(commands.Bot):
             options.setdefault("shard_count", settings.discord.shard_count)
             options.setdefault("shard_id", settings.discord.shard_id)
         super().__init__(
-            command_prefix=commands.when_mentioned,
+            command_prefix=(),  # slash commands and mentions only: no prefix commands at all
             intents=make_intents(content),
             tree_cls=CitebotTree,
+            # Installed to servers only, used in servers only: no DM or user-install entry points.
+            allowed_contexts=discord.app_commands.AppCommandContext(guild=True),
+            allowed_installs=discord.app_commands.AppInstallationType(guild=True),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             **options,
@@ -66,6 +69,7 @@ class CitebotBot(commands.Bot):
         # The last question asked in each of the bot's threads (bounded; the thread name is the fallback).
         self.thread_questions: OrderedDict[int, str] = OrderedDict()
         self._guild_locks: dict[int, asyncio.Lock] = {}
+        self.notice_seconds = 8.0  # how long short notices (cooldowns) stay before they are deleted
 
     async def setup_hook(self) -> None:
         """Build the service off the event loop (model load included), then load features."""
@@ -79,18 +83,21 @@ class CitebotBot(commands.Bot):
 
         for module in pkgutil.iter_modules(bot.exts.__path__):
             await self.load_extension(f"bot.exts.{module.name}")
+        if self.application_id is not None:
+            from bot.permissions import invite_url
+
+            log.info("invite link (add citebot to a server): %s", invite_url(self.application_id))
         if not self.reads_message_content:
             log.warning(
                 "running without the message content intent: answering @mentions and slash commands only"
             )
 
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Ignore messages here: citebot has no prefix commands (the Mentions cog answers questions)."""
+
     async def on_ready(self) -> None:
         """Log the connection (may fire again after reconnects; does no set-up)."""
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
-
-    async def on_guild_join(self, guild: discord.Guild) -> None:
-        """Give a new server its knowledge base (with the seed articles if configured)."""
-        await self.ensure_guild(guild.id)
 
     async def close(self) -> None:
         """Disconnect, then release the service's connections and threads."""
@@ -124,9 +131,12 @@ class CitebotBot(commands.Bot):
         while len(self.thread_questions) > keep:
             self.thread_questions.popitem(last=False)
 
-    def cooldown(self, action: str, guild_id: int, user_id: int, via: str | None = None) -> None:
+    async def cooldown(self, action: str, guild_id: int, user_id: int, via: str | None = None) -> None:
         """Apply a server's cooldown for an action to a user (raises RateLimited naming `via`)."""
-        period = self.configs.peek(guild_id).cooldown(action, self.settings.discord)
+        # Before the first response: no I/O once the server's settings were read (its first use
+        # after a restart reads them, so a server's own cooldown holds from the start).
+        config = self.configs.cached(guild_id) or await self.guild_config(guild_id)
+        period = config.cooldown(action, self.settings.discord)
         self.cooldowns.hit(action, guild_id, user_id, period, via)
 
     async def ensure_guild(self, guild_id: int) -> str:

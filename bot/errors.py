@@ -16,6 +16,10 @@ from retrieval.errors import CitebotError
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Sorry, something went wrong on my side. The error was logged; please try again later."
+STALE_COMMAND = (
+    "This command changed since it was registered with Discord, so I can't run it. "
+    "Please ask a server admin to run `citebot sync`."
+)
 DM_EXPLANATION = (
     "I answer questions about the articles of a server, so I only work inside servers. "
     "Use my commands in a server channel, or mention me there."
@@ -32,20 +36,28 @@ def user_message(error: BaseException) -> str | None:
         if isinstance(error, app_commands.NoPrivateMessage):
             return DM_EXPLANATION
         return str(error) or "You can't use this command here."
-    if isinstance(error, app_commands.TransformerError | app_commands.CommandSignatureMismatch):
-        return "That command is out of date or got a value it can't use; please try again."
+    if isinstance(error, app_commands.CommandSignatureMismatch | app_commands.CommandNotFound):
+        return STALE_COMMAND
+    if isinstance(error, app_commands.TransformerError):
+        return "I couldn't use a value you gave (it may no longer exist); please try again with another."
     return None
+
+
+def error_text(error: BaseException, where: str, **context: Any) -> str:
+    """Return the text to show for an error; a bug is logged with its traceback and gets a generic text."""
+    text = user_message(error)
+    if text is None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        log.error("%s failed (%s)", where, context, exc_info=cause)
+        text = GENERIC_FAILURE
+    return text
 
 
 async def report(
     to: discord.Interaction[Any] | discord.Message, error: BaseException, where: str, **context: Any
 ) -> None:
     """Reply privately (or in reply to a message) with the error's text; log bugs with their traceback."""
-    text = user_message(error)
-    if text is None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        log.error("%s failed (%s)", where, context, exc_info=cause)
-        text = GENERIC_FAILURE
+    text = error_text(error, where, **context)
     try:
         if isinstance(to, discord.Message):
             await to.channel.send(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 
+from retrieval.errors import PermissionDenied
+
 if TYPE_CHECKING:
+    from bot.client import CitebotBot
     from config.settings import DiscordSettings
     from retrieval.aio import AsyncCitebot
 
@@ -34,6 +37,7 @@ class GuildConfig:
     ask_cooldown: float | None = None
     add_cooldown: float | None = None
     seeded: bool = False
+    answer_style: Literal["compact", "full"] = "compact"
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -46,6 +50,7 @@ class GuildConfig:
             ask_cooldown=record.get("ask_cooldown"),
             add_cooldown=record.get("add_cooldown"),
             seeded=bool(record.get("seeded", False)),
+            answer_style="full" if record.get("answer_style") == "full" else "compact",
         )
 
     def cooldown(self, action: str, defaults: DiscordSettings) -> float:
@@ -82,8 +87,12 @@ class GuildConfigs:
 
     def peek(self, guild_id: int) -> GuildConfig:
         """Return the cached settings without any I/O (defaults if never read)."""
+        return self.cached(guild_id) or GuildConfig()
+
+    def cached(self, guild_id: int) -> GuildConfig | None:
+        """Return the settings last read, however old, or None if never read (no I/O)."""
         hit = self._cache.get(guild_id)
-        return hit[1] if hit else GuildConfig()
+        return hit[1] if hit else None
 
     async def mark_seeded(self, guild_id: int) -> GuildConfig:
         """Record that a server received the seed articles."""
@@ -112,3 +121,13 @@ def is_manager(member: discord.Member | discord.User) -> bool:
     return isinstance(member, discord.Member) and (
         member.guild_permissions.manage_guild or member.guild_permissions.administrator
     )
+
+
+NOT_EDITOR = "Only people with Manage Server or this server's editor role can change its articles."
+
+
+async def require_editor(interaction: discord.Interaction[CitebotBot]) -> None:
+    """Raise PermissionDenied unless the user may edit this server's articles."""
+    config = await interaction.client.guild_config(guild_id_of(interaction))
+    if not is_editor(interaction.user, config):
+        raise PermissionDenied(NOT_EDITOR)

@@ -82,12 +82,19 @@ def quote_passage(c: Citation, limit: int) -> str:
 
 
 def answer_embed(
-    answer: Answer, *, asked_by: str | None = None, start_at: int = 0, writing: bool = False
+    answer: Answer,
+    *,
+    asked_by: str | None = None,
+    start_at: int = 0,
+    writing: bool = False,
+    passages_only: bool = False,
 ) -> discord.Embed:
     """Build the embed for an answer: question, answer, numbered quoted sources, footer."""
     colour = discord.Colour.light_grey() if answer.abstained else discord.Colour.blurple()
     embed = discord.Embed(title=plain(answer.question, TITLE_MAX), colour=colour)
-    if start_at:
+    if passages_only:
+        embed.description = "The full passages for this question; the answer's sources come first."
+    elif start_at:
         embed.description = f"Further passages for this question (sources {start_at + 1} and on)."
     elif answer.abstained:
         embed.description = clip(
@@ -111,7 +118,8 @@ def answer_embed(
     status = (
         f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
-    embed.set_footer(text=clip(f"{who}Searched {searched} {status}", FOOTER_MAX))
+    footer = f"Searched {searched}" if passages_only else f"{who}Searched {searched} {status}"
+    embed.set_footer(text=clip(footer, FOOTER_MAX))
     return fit(embed)
 
 

@@ -13,7 +13,7 @@ from retrieval.errors import CitebotError
 
 if TYPE_CHECKING:
     from config.settings import Settings
-    from retrieval.models import AddResult, Answer
+    from retrieval.models import AddResult, Answer, Citation
     from retrieval.service import CitebotService
 
 
@@ -27,11 +27,19 @@ def _print_added(result: AddResult) -> None:
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add each source; report one line per article."""
+    from retrieval import ingest
+
     if args.title and len(args.sources) > 1:
         raise CitebotError("--title applies to one source; give one SOURCE with it")
-    failures = 0
+    missing = [s for s in args.sources if s != "-" and not ingest.is_url(s) and not Path(s).exists()]
+    for source in missing:  # said before the model loads
+        print(f"citebot: {source}: no such file or directory", file=sys.stderr)
+    sources = [s for s in args.sources if s not in missing]
+    if not sources:
+        return 1
+    failures = len(missing)
     with build_service(settings) as service:
-        for source in args.sources:
+        for source in sources:
             try:
                 failures += _add_one(service, source, args)
             except CitebotError as exc:
@@ -89,14 +97,31 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
         return
     print(answer.answer)
     for c in answer.citations:
-        where = c.url or c.title
-        print(f"\n[{c.n}] {c.title} ({where}, chars {c.start}-{c.end}, score {c.score:.3f})")
+        print("\n" + citation_line(c))
         print("    " + c.passage.replace("\n", "\n    "))
     print(flush=True)
 
 
+def citation_line(c: Citation) -> str:
+    """Return the line naming a cited passage: number, title, URL (or "no URL"), span and score."""
+    return f"[{c.n}] {c.title} ({c.url or 'no URL'}, chars {c.start}-{c.end}, score {c.score:.3f})"
+
+
+def check_ask(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a bad question or --k before the model loads (it takes seconds)."""
+    from config.settings import MAX_K
+    from retrieval.errors import InvalidInput
+    from retrieval.service import clean_question
+
+    if args.k is not None and not 1 <= args.k <= MAX_K:
+        raise InvalidInput(f"--k must be between 1 and {MAX_K}, not {args.k}")
+    if args.question != "-":
+        clean_question(args.question, settings.limits.max_question_chars)
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or one per line of stdin."""
+    check_ask(args, settings)
     with build_service(settings) as service:
         return _ask(service, args)
 

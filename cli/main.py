@@ -18,19 +18,44 @@ if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
+EXIT_CODES = """exit codes:
+  0    done
+  1    a user error: one line on stderr names the problem (a missing file, a refused URL,
+       an empty question, an unknown id, a bad setting, a rejected bot token...)
+  2    usage: unknown command, missing or malformed argument
+  130  interrupted (Ctrl-C)"""
+KB_HELP = "knowledge base to use (default: CITEBOT_KB, else 'default')"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every citebot command."""
     parser = argparse.ArgumentParser(
-        prog="citebot", description="Answer questions over articles, with citations."
+        prog="citebot",
+        description="Answer questions over articles, with citations.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = _with_epilog(sub.add_parser)  # type: ignore[method-assign]
     _article_commands(sub)
     _measuring_commands(sub)
     _discord_commands(sub)
     return parser
+
+
+def _with_epilog(
+    add_parser: Callable[..., argparse.ArgumentParser],
+) -> Callable[..., argparse.ArgumentParser]:
+    """Give every sub-command's --help the exit codes too."""
+
+    def add(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("description", kwargs.get("help"))
+        return add_parser(name, **kwargs)
+
+    return add
 
 
 def _article_commands(sub: Subparsers) -> None:
@@ -39,31 +64,38 @@ def _article_commands(sub: Subparsers) -> None:
     p = sub.add_parser(
         "add", help="add articles: URLs, files (.txt .md .html .pdf), directories or - for stdin"
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE")
-    p.add_argument("--kb", help="knowledge base (default: CITEBOT_KB or 'default')")
-    p.add_argument("--title", help="title for the article (one source only)")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="an http(s) URL, a .txt/.md/.html/.htm/.pdf file, a directory (searched recursively) or - (stdin)",
+    )
+    p.add_argument("--kb", help=KB_HELP)
+    p.add_argument("--title", help="title for the article instead of its own (one SOURCE only)")
     p.set_defaults(handler="cli.articles:cmd_add")
 
     p = sub.add_parser("ask", help="ask a question ('-' reads one question per line from stdin)")
-    p.add_argument("question")
-    p.add_argument("--kb")
-    p.add_argument("--k", type=int, help=f"passages to cite at most (1-{MAX_K})")
+    p.add_argument("question", help="the question, quoted; - reads one question per line from stdin")
+    p.add_argument("--kb", help=KB_HELP)
+    p.add_argument(
+        "--k", type=int, metavar="N", help=f"passages to cite at most, 1-{MAX_K} (default: CITEBOT_SEARCH__K)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.set_defaults(handler="cli.articles:cmd_ask")
 
     p = sub.add_parser("list", help="list the articles of a knowledge base")
-    p.add_argument("--kb")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--kb", help=KB_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON array of the articles")
     p.set_defaults(handler="cli.articles:cmd_list")
 
     p = sub.add_parser("remove", help="remove an article by id")
-    p.add_argument("id")
-    p.add_argument("--kb")
+    p.add_argument("id", help="the article's id, as printed by add and list")
+    p.add_argument("--kb", help=KB_HELP)
     p.set_defaults(handler="cli.articles:cmd_remove")
 
     p = sub.add_parser("refresh", help="fetch a URL article again and update it if it changed")
-    p.add_argument("id")
-    p.add_argument("--kb")
+    p.add_argument("id", help="the id of an article added from a URL, as printed by add and list")
+    p.add_argument("--kb", help=KB_HELP)
     p.set_defaults(handler="cli.articles:cmd_refresh")
 
 
@@ -71,7 +103,9 @@ def _measuring_commands(sub: Subparsers) -> None:
     p = sub.add_parser("eval", help="measure retrieval, answers and abstention on a question set")
     p.add_argument("--articles", type=Path, required=True, help="articles.jsonl: {id, title, url, text}")
     p.add_argument("--questions", type=Path, required=True, help="questions.jsonl (xquad-articles format)")
-    p.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    p.add_argument(
+        "--split", choices=("dev", "test", "all"), default="all", help="questions to use (default: all)"
+    )
     p.add_argument("--retrieval", choices=("bm25", "dense", "hybrid"), help="override search.mode")
     p.add_argument("--withhold", type=int, default=0, metavar="N", help="leave N articles out (seeded)")
     p.add_argument("--llm", action="store_true", help="answer with the configured LLM (CITEBOT_LLM__*)")
@@ -98,8 +132,25 @@ def _discord_commands(sub: Subparsers) -> None:
     p = sub.add_parser("serve", help="run the Discord bot (token from DISCORD_TOKEN)")
     p.set_defaults(handler="cli.serve:cmd_serve")
     p = sub.add_parser("sync", help="register the slash commands with Discord (globally, or to one server)")
-    p.add_argument("--guild", type=int, metavar="ID", help="server id: commands appear there at once")
+    p.add_argument(
+        "--guild",
+        type=int,
+        metavar="ID",
+        help="server id: commands appear there at once (copies of the global ones)",
+    )
+    p.add_argument(
+        "--clear",
+        action="store_true",
+        help="remove the registered commands (global, or the server's with --guild)",
+    )
     p.set_defaults(handler="cli.serve:cmd_sync")
+    p = sub.add_parser(
+        "invite", help="print the link that adds the bot to a server, with the permissions it uses"
+    )
+    p.add_argument(
+        "--app-id", type=int, metavar="ID", help="application id (default: asked from Discord with the token)"
+    )
+    p.set_defaults(handler="cli.serve:cmd_invite")
 
 
 class _DropVoiceWarnings(logging.Filter):

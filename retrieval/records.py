@@ -79,6 +79,8 @@ class AnswerRecord(Record):
     abstained: bool
     cited: tuple[str, ...]  # article ids, in citation order
     shown: int  # citations shown
+    # The citations shown (Citation fields), so "More sources" shows them in full without asking again.
+    sources: tuple[dict[str, Any], ...] = ()
     at: str = dataclasses.field(default_factory=now)
 
 

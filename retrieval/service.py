@@ -131,13 +131,7 @@ class CitebotService:
     # -- asking -------------------------------------------------------------------------
     def validate_question(self, question: str) -> str:
         """Return the cleaned question, or raise InvalidInput naming the problem."""
-        clean = " ".join(question.split())
-        if not clean:
-            raise InvalidInput("the question is empty")
-        limit = self.settings.limits.max_question_chars
-        if len(clean) > limit:
-            raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
-        return clean
+        return clean_question(question, self.settings.limits.max_question_chars)
 
     def prepare(
         self, question: str, kb: str | None = None, k: int | None = None, context: str | None = None
@@ -289,3 +283,13 @@ class CitebotService:
         if result.status == "already present":
             return replace(result, status="unchanged")
         return result
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Return a question with its whitespace tidied, or raise InvalidInput if empty or over limit."""
+    clean = " ".join(question.split())
+    if not clean:
+        raise InvalidInput("the question is empty")
+    if len(clean) > limit:
+        raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
+    return clean

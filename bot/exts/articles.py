@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import guarded
-from bot.guilds import guild_id_of, is_editor, kb_for
+from bot.guilds import guild_id_of, is_editor, kb_for, require_editor
 from bot.limits import with_max_length
 from bot.render import articles_page, count, plain
 from bot.replies import reply
@@ -21,15 +21,6 @@ if TYPE_CHECKING:
     from retrieval.models import AddResult
 
 log = logging.getLogger(__name__)
-
-NOT_EDITOR = "Only people with Manage Server or this server's editor role can change its articles."
-
-
-async def require_editor(interaction: discord.Interaction[CitebotBot]) -> None:
-    """Raise PermissionDenied unless the user may edit this server's articles."""
-    config = await interaction.client.guild_config(guild_id_of(interaction))
-    if not is_editor(interaction.user, config):
-        raise PermissionDenied(NOT_EDITOR)
 
 
 def describe(result: AddResult, title_max: int) -> str:
@@ -139,6 +130,46 @@ class PageView(ExpiringView):
         await interaction.response.edit_message(embed=articles_page(self.articles, self.page), view=self)
 
 
+class PasteModal(discord.ui.Modal, title="Add an article"):
+    """The /add form: a title and the article's text, line breaks kept (up to 4,000 characters)."""
+
+    def __init__(self, cog: Articles, title: str | None) -> None:
+        super().__init__(timeout=900)
+        self.cog = cog
+        self.article_title: discord.ui.TextInput[PasteModal] = discord.ui.TextInput(
+            style=discord.TextStyle.short, required=False, max_length=200, default=title
+        )
+        self.body: discord.ui.TextInput[PasteModal] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph, min_length=20, max_length=4000
+        )
+        self.add_item(
+            discord.ui.Label(
+                text="Title",
+                description="Optional; otherwise the first line is used",
+                component=self.article_title,
+            )
+        )
+        self.add_item(
+            discord.ui.Label(
+                text="Text",
+                description="Paste the article (up to 4,000 characters; longer ones: attach a file)",
+                component=self.body,
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction[CitebotBot]) -> None:  # type: ignore[override]
+        """Add the pasted text as an article."""
+        await guarded(
+            interaction, lambda i: self.cog.add_pasted(i, self.body.value, self.article_title.value)
+        )
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction[CitebotBot], error: Exception
+    ) -> None:
+        """Errors are answered by guarded; log anything that escapes it."""
+        log.error("the /add form failed", exc_info=error)
+
+
 class Articles(commands.Cog):
     """Adding, listing, removing and refreshing articles."""
 
@@ -148,31 +179,31 @@ class Articles(commands.Cog):
         with_max_length(self.add, title=self.title_max)
 
     @app_commands.command(
-        name="add", description="Add an article from a URL, pasted text or a file (.txt .md .html .pdf)."
+        name="add", description="Add an article: give a url or a file, or neither to paste text in a form."
     )
     @app_commands.guild_only()
     @app_commands.describe(
-        url="Web address of the article (http or https)",
-        text="The article's text, pasted",
-        title="Title for pasted text or a file (optional)",
-        file="A .txt, .md, .html or .pdf file",
+        url="The article's web address (http:// or https://): a web page or a PDF",
+        file="An attached .txt, .md, .html or .pdf file",
+        title="A title to use instead of the article's own (optional; for a url or a file)",
     )
     async def add(
         self,
         interaction: discord.Interaction[CitebotBot],
         url: str | None = None,
-        text: str | None = None,
-        title: str | None = None,
         file: discord.Attachment | None = None,
+        title: str | None = None,
     ) -> None:
-        """Add one article to this server's knowledge base."""
+        """Add one article to this server's knowledge base: a URL, a file, or text pasted in a form."""
         bot = self.bot
         guild_id = guild_id_of(interaction)
-        given = [x for x in (url, text, file) if x]
-        if len(given) != 1:
-            raise InvalidInput("Give exactly one of url, text or file.")
+        if url and file:
+            raise InvalidInput("Give a url or a file, not both (or neither, to paste text).")
         await require_editor(interaction)
-        bot.cooldown("add", guild_id, interaction.user.id)
+        await bot.cooldown("add", guild_id, interaction.user.id)
+        if not (url or file):  # a modal must be the first response: open it before anything else
+            await interaction.response.send_modal(PasteModal(self, title))
+            return
         if file is not None:
             limit = min(interaction.filesize_limit, bot.settings.limits.max_file_bytes)
             if file.size > limit:
@@ -182,11 +213,20 @@ class Articles(commands.Cog):
         who = str(interaction.user.id)
         if url:
             result = await bot.service.add_url(url.strip(), kb, who, title)
-        elif text:
-            result = await bot.service.add_text(text, title, kb, who)
         elif file is not None:
             data = await file.read()  # signed URLs expire: read at once, never store the URL
             result = await bot.service.add_file(data, file.filename, title, kb, who)
+        await reply(interaction, describe(result, self.title_max), ephemeral=True)
+
+    async def add_pasted(
+        self, interaction: discord.Interaction[CitebotBot], text: str, title: str | None
+    ) -> None:
+        """Store text pasted in the /add form (its line breaks kept)."""
+        await require_editor(interaction)  # roles may have changed while the form was open
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = self.bot
+        kb = await bot.ensure_guild(guild_id_of(interaction))
+        result = await bot.service.add_text(text, title or None, kb, str(interaction.user.id))
         await reply(interaction, describe(result, self.title_max), ephemeral=True)
 
     @app_commands.command(name="sources", description="List the articles this server's answers come from.")
@@ -216,7 +256,9 @@ class Articles(commands.Cog):
 
     @app_commands.command(name="remove", description="Remove an article from this server (asks to confirm).")
     @app_commands.guild_only()
-    @app_commands.describe(article="The article to remove")
+    @app_commands.describe(
+        article="The article to remove: pick it from the list, or type part of its title or its id"
+    )
     async def remove(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
         """Ask for confirmation, then remove the article."""
         await self._confirm(interaction, article, "remove")
@@ -225,7 +267,9 @@ class Articles(commands.Cog):
         name="refresh", description="Fetch a URL article again and update it if it changed."
     )
     @app_commands.guild_only()
-    @app_commands.describe(article="The article to refresh")
+    @app_commands.describe(
+        article="An article added from a URL: pick it from the list, or type part of its title or id"
+    )
     async def refresh(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
         """Ask for confirmation, then refresh the article."""
         await self._confirm(interaction, article, "refresh")

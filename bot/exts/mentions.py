@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot import permissions
 from bot.answers import answer_question
-from bot.errors import DM_EXPLANATION, report
-from bot.render import NO_PINGS, thread_name
+from bot.errors import DM_EXPLANATION, error_text
+from bot.render import NO_PINGS, message_text, thread_name
+from retrieval.errors import RateLimited
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
@@ -21,6 +23,14 @@ log = logging.getLogger(__name__)
 _FOLLOW_UP_START = re.compile(
     r"^(and|but|also|what about|how about|so|then|or|it|its|they|their|he|she|this|that|why|when)\b", re.I
 )
+# Words a question or a request usually starts with; messages without them and without "?" are chatter.
+_ASKING = re.compile(
+    r"^(who|whom|whose|what|what's|which|when|where|why|how|how's|is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|has|have|had|may|might|tell|explain|describe|list|show|give|compare|"
+    r"summari[sz]e|define|and|also|but|so|then|or)\b",
+    re.I,
+)
+CHATTER_MAX_WORDS = 6
 HELP_TEXT = "Ask me a question about this server's articles, e.g. `@citebot How fast is Kim's train?`"
 
 
@@ -29,9 +39,30 @@ def is_follow_up(question: str) -> bool:
     return len(question.split()) <= 6 or bool(_FOLLOW_UP_START.match(question.strip()))
 
 
-def strip_mentions(content: str, bot_id: int) -> str:
-    """Remove the bot's mention from a message and tidy the rest."""
-    return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
+def asks_something(text: str) -> bool:
+    """Tell whether a message is phrased as a question or a request (a "?" or a question word first)."""
+    return "?" in text or bool(_ASKING.match(text.strip()))
+
+
+def is_chatter(text: str) -> bool:
+    """Tell whether an unprompted message is small talk ("thanks!", "ok cool", "lol"), not a question."""
+    return not asks_something(text) and len(text.split()) <= CHATTER_MAX_WORDS
+
+
+def strip_mentions(content: str, bot_id: int, role_id: int | None = None) -> str:
+    """Remove the bot's mention (and its managed role's) from a message and tidy the rest."""
+    content = re.sub(rf"<@!?{bot_id}>", " ", content)
+    if role_id is not None:
+        content = content.replace(f"<@&{role_id}>", " ")
+    return " ".join(content.split())
+
+
+def mentions_bot(message: discord.Message, me: discord.abc.User) -> bool:
+    """Tell whether a message mentions the bot, directly or through its managed role."""
+    if me in message.mentions:
+        return True
+    role = message.guild.self_role if message.guild else None
+    return role is not None and role.id in message.raw_role_mentions
 
 
 class Mentions(commands.Cog):
@@ -46,57 +77,100 @@ class Mentions(commands.Cog):
         bot = self.bot
         if message.author.bot or bot.user is None or message.webhook_id is not None:
             return
-        mentioned = bot.user in message.mentions
         if message.guild is None:
             await message.channel.send(DM_EXPLANATION, allowed_mentions=NO_PINGS)
             return
+        mentioned = mentions_bot(message, bot.user)
         channel = message.channel
         in_our_thread = isinstance(channel, discord.Thread) and channel.owner_id == bot.user.id
         if not (mentioned or in_our_thread or await self._answer_channel(message, message.guild.id)):
             return
-        question = strip_mentions(message.content, bot.user.id)
+        role = message.guild.self_role
+        question = strip_mentions(message.content, bot.user.id, role.id if role else None)
         if not question:
             if mentioned:
-                await message.reply(HELP_TEXT, allowed_mentions=NO_PINGS)
+                await self._notify(message, HELP_TEXT)
             elif not bot.reads_message_content:
                 log.debug("message without content: the message content intent is off")
             return
+        if not mentioned and is_chatter(question):
+            log.debug("not answering small talk in channel %s", channel.id)
+            return
         try:
             await self._answer(message, message.guild.id, question, in_our_thread, mentioned)
+        except RateLimited as exc:
+            await self._notify(message, str(exc), delete_after=bot.notice_seconds)
         except Exception as exc:  # noqa: BLE001 - the error boundary for messages
-            await report(message, exc, "answering a message", guild=message.guild.id, channel=channel.id)
+            text = error_text(exc, "answering a message", guild=message.guild.id, channel=channel.id)
+            await self._notify(message, text)
 
     async def _answer_channel(self, message: discord.Message, guild_id: int) -> bool:
         config = await self.bot.guild_config(guild_id)
         return message.channel.id in config.answer_channels
 
+    def _perms(self, message: discord.Message) -> discord.Permissions:
+        channel = message.channel
+        if message.guild is None or not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+            return discord.Permissions.none()
+        return channel.permissions_for(message.guild.me)
+
+    async def _notify(self, message: discord.Message, text: str, delete_after: float | None = None) -> None:
+        """Tell the person who wrote a message something: as a reply if the bot may post there, else by DM."""
+        in_thread = isinstance(message.channel, discord.Thread)
+        needed = permissions.needed_to_post(in_thread=in_thread, reply=True)
+        try:
+            if not permissions.missing(self._perms(message), needed):
+                sent = await message.reply(
+                    message_text(text), allowed_mentions=NO_PINGS, mention_author=False
+                )
+                if delete_after is not None:
+                    await sent.delete(delay=delete_after)
+            elif delete_after is None:  # a lasting problem is worth a DM; a passing cooldown is not
+                await message.author.send(message_text(text), allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            log.warning("could not tell user %s: %s", message.author.id, text)
+
     async def _answer(
         self, message: discord.Message, guild_id: int, question: str, in_our_thread: bool, mentioned: bool
     ) -> None:
         bot = self.bot
+        open_thread = mentioned and not in_our_thread and isinstance(message.channel, discord.TextChannel)
+        in_thread = isinstance(message.channel, discord.Thread)
+        as_reply = not (open_thread or in_our_thread)
+        perms = self._perms(message)
+        lacking = permissions.missing(
+            perms, permissions.needed_to_post(in_thread=in_thread, reply=as_reply, open_thread=open_thread)
+        )
+        if lacking:  # check first: never leave an empty thread behind
+            channel_name = getattr(message.channel, "mention", "this channel")
+            await self._notify(message, permissions.missing_text(lacking, channel_name))
+            return
         if in_our_thread:
-            bot.cooldown("follow_up", guild_id, message.author.id)
+            await bot.cooldown("follow_up", guild_id, message.author.id)
         else:
-            bot.cooldown("ask", guild_id, message.author.id, via="mention" if mentioned else "channel")
+            await bot.cooldown("ask", guild_id, message.author.id, via="mention" if mentioned else "channel")
         question = bot.service.validate_question(question)  # refuse before opening a thread
-        channel: discord.abc.Messageable = message.channel
+        asked = mentioned or asks_something(question)  # else a statement: no public "I couldn't find"
         context = None
         thread = message.channel
         if in_our_thread and isinstance(thread, discord.Thread):
             previous = bot.thread_questions.get(thread.id) or thread.name
             if is_follow_up(question):
                 question, context = await bot.service.standalone_question(previous, question)
-        elif mentioned and isinstance(message.channel, discord.TextChannel):
-            try:
-                channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)
-            except discord.HTTPException as exc:
-                log.info("could not open a thread (%s); answering in the channel", exc)
+        channel: discord.abc.Messageable = message.channel
+        if open_thread:
+            channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)
         async with channel.typing():
-            embed, view = await answer_question(bot, guild_id, message.author, question, context)
-        if channel is message.channel and not in_our_thread:
-            await message.reply(embed=embed, view=view, allowed_mentions=NO_PINGS, mention_author=False)
+            answer = await answer_question(
+                bot, guild_id, message.author, question, context, embeds=perms.embed_links
+            )
+        if answer.answer.abstained and not asked:
+            log.debug("no public abstention for a statement in channel %s", message.channel.id)
+            return
+        if as_reply:
+            await message.reply(**answer.kwargs(), mention_author=False)
         else:
-            await channel.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            await channel.send(**answer.kwargs())
         if isinstance(channel, discord.Thread):
             bot.remember_question(channel.id, f"{context} {question}" if context else question)
 

@@ -8,29 +8,57 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import permissions
 from bot.guilds import GuildConfig, guild_id_of, is_manager
 from bot.replies import reply
 from config.settings import MAX_COOLDOWN
-from retrieval.errors import PermissionDenied
+from retrieval.errors import InvalidInput, PermissionDenied
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
     from config.settings import DiscordSettings
 
 NOT_MANAGER = "Only people with Manage Server can change citebot's settings."
+NO_MESSAGE_CONTENT = (
+    "I can't answer every message in {channel}: that needs the Message Content intent, which is off. "
+    "Enable it in the Discord developer portal (your application → Bot → Message Content Intent) "
+    "and restart citebot. Meanwhile people can @mention me or use `/ask`."
+)
 
 
-def summary(config: GuildConfig, defaults: DiscordSettings) -> str:
+def summary(config: GuildConfig, defaults: DiscordSettings, reads_content: bool = True) -> str:
     """Describe a server's settings in a few lines."""
     role = f"<@&{config.editor_role_id}>" if config.editor_role_id else "none (Manage Server only)"
     channels = ", ".join(f"<#{c}>" for c in config.answer_channels) or "none"
+    if config.answer_channels and not reads_content:
+        channels += " (inactive: the Message Content intent is off)"
     ask, add = config.cooldown("ask", defaults), config.cooldown("add", defaults)
     return (
         f"**Editor role:** {role}\n**Channels where I answer every message:** {channels}\n"
-        f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person"
+        f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person\n"
+        f"**Answer style:** {config.answer_style}"
     )
 
 
+def answer_channel_problem(
+    channel: discord.TextChannel, me: discord.Member, reads_content: bool
+) -> str | None:
+    """Return why citebot cannot answer every message in a channel, or None if it can."""
+    if not reads_content:
+        return NO_MESSAGE_CONTENT.format(channel=channel.mention)
+    lacking = permissions.missing(
+        channel.permissions_for(me), permissions.needed_to_post(in_thread=False, reply=True)
+    )
+    if lacking:
+        listed = ", ".join(f"**{n}**" for n in lacking)
+        return f"I can't answer in {channel.mention}: I'm missing {listed} there. Grant it, then try again."
+    return None
+
+
+# Only managers see these commands (admins can change that under Server Settings → Integrations);
+# Discord ignores default permissions and guild-only on sub-commands, so they are set on the group.
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
 class Settings(commands.GroupCog, group_name="citebot", group_description="citebot's server settings"):
     """Server settings, changed from Discord."""
 
@@ -47,19 +75,19 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         if not is_manager(interaction.user):
             raise PermissionDenied(NOT_MANAGER)
         config = await self.bot.configs.update(guild_id, **changes)
-        await reply(interaction, "Saved.\n" + summary(config, self.bot.settings.discord), ephemeral=True)
+        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content)
+        await reply(interaction, "Saved.\n" + text, ephemeral=True)
 
     @settings.command(name="show", description="Show this server's citebot settings")
-    @app_commands.guild_only()
     async def show(self, interaction: discord.Interaction[CitebotBot]) -> None:
-        """Show the settings (anyone)."""
+        """Show the settings."""
         config = await self.bot.guild_config(guild_id_of(interaction))
-        await reply(interaction, summary(config, self.bot.settings.discord), ephemeral=True)
+        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content)
+        await reply(interaction, text, ephemeral=True)
 
     @settings.command(
         name="editor-role", description="Set the role that may add and remove articles (empty: none)"
     )
-    @app_commands.guild_only()
     @app_commands.describe(role="Members with this role can manage articles; leave empty to clear")
     async def editor_role(
         self, interaction: discord.Interaction[CitebotBot], role: discord.Role | None = None
@@ -70,12 +98,18 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
     @settings.command(
         name="answer-channel", description="Answer every message in a channel without a mention, or stop"
     )
-    @app_commands.guild_only()
-    @app_commands.describe(channel="The channel", enabled="True to answer every message there, False to stop")
+    @app_commands.describe(
+        channel="A text channel I can read and post in",
+        enabled="True: answer every question posted there. False: stop (mentions still work).",
+    )
     async def answer_channel(
         self, interaction: discord.Interaction[CitebotBot], channel: discord.TextChannel, enabled: bool
     ) -> None:
-        """Add or remove an answer channel."""
+        """Add or remove an answer channel (refusing one where citebot could not answer)."""
+        if enabled and isinstance(interaction.guild, discord.Guild) and is_manager(interaction.user):
+            problem = answer_channel_problem(channel, interaction.guild.me, self.bot.reads_message_content)
+            if problem is not None:
+                raise InvalidInput(problem)
         current = set((await self.bot.guild_config(guild_id_of(interaction))).answer_channels)
         current = current | {channel.id} if enabled else current - {channel.id}
         await self._update(interaction, answer_channels=tuple(sorted(current)))
@@ -83,9 +117,9 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
     @settings.command(
         name="cooldown", description="Set the seconds each person waits between uses of /ask or /add"
     )
-    @app_commands.guild_only()
     @app_commands.describe(
-        command="Which command", seconds=f"Seconds between uses per person (0 to {MAX_COOLDOWN:g})"
+        command="ask or add",
+        seconds=f"Seconds each person waits between uses: 0 (no wait) to {MAX_COOLDOWN:g}",
     )
     async def cooldown(
         self,
@@ -95,6 +129,18 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
     ) -> None:
         """Set a per-user cooldown."""
         await self._update(interaction, **{f"{command}_cooldown": float(seconds)})
+
+    @settings.command(
+        name="answer-style", description="Compact answers (quote only what is cited) or full passages"
+    )
+    @app_commands.describe(
+        style="compact: the cited sentence and one line per other source. full: every passage in full."
+    )
+    async def answer_style(
+        self, interaction: discord.Interaction[CitebotBot], style: Literal["compact", "full"]
+    ) -> None:
+        """Choose how answers are shown in this server."""
+        await self._update(interaction, answer_style=style)
 
 
 async def setup(bot: CitebotBot) -> None:

@@ -95,9 +95,14 @@ class World:
         return await waiting
 
     async def add_text(self, text: str, title: str | None = None, **kw: Any) -> InteractionHandle:
-        """Run /add text=... and wait for its reply."""
-        options = {"text": text} | ({"title": title} if title else {})
-        return await self.run("add", options, **kw)
+        """Run /add alone, fill in its form (title, text) and wait for the reply (or the refusal)."""
+        opened = await self.run("add", {}, **kw)
+        if opened.modal is None:
+            return opened
+        ids = modal_inputs(opened.modal)
+        values = {ids["Text"]: text} | ({ids["Title"]: title} if title else {})
+        submitted = await self.fake.submit_modal(opened, values)
+        return await submitted.wait_done(ANSWER_TIMEOUT)
 
     async def click(
         self, message: Message | None, custom_id: str, user: Member | None = None
@@ -131,6 +136,15 @@ def button_id(message: Message | None, label: str) -> str:
             if comp.get("label") == label:
                 return str(comp["custom_id"])
     raise AssertionError(f"no {label!r} button in {message.components!r}")
+
+
+def modal_inputs(modal: Mapping[str, Any]) -> dict[str, str]:
+    """Return the custom ids of a modal's text inputs by their label."""
+    found = {}
+    for row in modal.get("components", []):
+        if row.get("type") == 18:
+            found[row["label"]] = row["component"]["custom_id"]
+    return found
 
 
 def first_channel(guild: Guild) -> Channel:

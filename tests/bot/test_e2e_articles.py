@@ -112,12 +112,13 @@ async def test_png_named_txt_is_refused_with_a_clear_error(world: World) -> None
     world.fake.assert_no_violations()
 
 
-async def test_add_needs_exactly_one_source(world: World) -> None:
-    refused = await world.run("add", {"text": LIGHTHOUSE, "url": "https://example.org/a"})
+async def test_add_takes_a_url_or_a_file_not_both(world: World) -> None:
+    note = world.fake.add_attachment(world.channel, "notes.txt", LIGHTHOUSE.encode())
 
-    assert (
-        refused.original is not None and refused.original.content == "Give exactly one of url, text or file."
-    )
+    refused = await world.run("add", {"url": "https://example.org/a", "file": note})
+
+    assert refused.ephemeral and refused.original is not None
+    assert refused.original.content == "Give a url or a file, not both (or neither, to paste text)."
     world.fake.assert_no_violations()
 
 

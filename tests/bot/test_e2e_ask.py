@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from bot.compact import LINE_TITLE_CHARS
+from bot.render import plain
 from config.settings import Settings
 from retrieval.models import Answer
 from tests.bot.harness import KIM_QUESTION, World, WorldFactory, bot_settings, embed_of
@@ -51,14 +53,21 @@ async def test_ask_answer_has_the_documented_embed_structure(world: World) -> No
     assert embed["color"] == BLURPLE
     # The answer: verbatim sentences, each followed by the number of its source.
     assert re.fullmatch(r"(?:[^\[\]]+ \[\d+\] ?)+", embed["description"])
-    cited = {int(n) for n in re.findall(r"\[(\d+)\]", embed["description"])}
-    fields = embed["fields"]
-    assert 1 <= len(fields) <= 3 and cited <= set(range(1, len(fields) + 1))
-    for n, field in enumerate(fields, start=1):
-        assert field["name"] == f"[{n}] {SEED_TITLE}"
+    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", embed["description"])})
+    *quoted, others = embed["fields"]
+    # Only the cited passages are quoted, each trimmed to its answer sentence and a few words around it.
+    shown_title = plain(
+        SEED_TITLE, LINE_TITLE_CHARS
+    )  # compact answers clip titles; More sources has them whole
+    assert [f["name"] for f in quoted] == [f"[{n}] {shown_title}" for n in cited]
+    for field in quoted:
         assert field["inline"] is False
         assert field["value"].startswith("> ") and "\n" not in field["value"]  # the seed has no URL
-    assert field_has_bold_span(fields[0]["value"])
+        assert field_has_bold_span(field["value"]) and len(field["value"]) < 400
+    # Every other source is one line; passages of the same article say so instead of repeating its title.
+    assert others["name"] == "Other sources"
+    lines = others["value"].split("\n")
+    assert 1 <= len(lines) <= 2 and all(re.fullmatch(r"\[\d\] another passage of \[1\]", x) for x in lines)
     assert re.fullmatch(
         r"Asked by erin · Searched 1 article in \d+\.\d\d s · extractive", embed["footer"]["text"]
     )
@@ -134,9 +143,13 @@ async def test_more_sources_replies_only_to_the_clicker(world: World) -> None:
     assert click.ephemeral and click.original is not None
     more_embed = embed_of(click.original)
     assert more_embed["title"] == KIM_QUESTION
-    names = [f["name"] for f in more_embed["fields"]]
-    assert names and names[0].startswith("[4] "), "the three sources already shown are not repeated"
-    assert "[1]" not in more_embed["description"], "the answer citing sources not shown is not repeated"
+    fields = more_embed["fields"]
+    assert [f["name"][:4] for f in fields] == [f"[{n}] " for n in range(1, len(fields) + 1)]
+    assert len(fields) > 3, "the answer's three sources, then further ones"
+    shown = embed_of(answer.original)["fields"][0]["value"]
+    full = fields[0]["value"]
+    assert len(full) > len(shown) and field_has_bold_span(full), "[1] in full, its answer still in bold"
+    assert "[1]" not in more_embed["description"], "the answer is not repeated"
     assert "Asked by" not in more_embed["footer"]["text"]
     world.fake.assert_no_violations()
 

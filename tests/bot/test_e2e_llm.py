@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -74,3 +75,19 @@ async def test_a_fabricated_number_falls_back_to_the_extractive_answer(
         assert "90 km/h" not in str(final)
         assert final["footer"]["text"].endswith("· extractive")
         world.fake.assert_no_violations()
+
+
+async def test_more_sources_never_asks_the_llm(supported: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    handle = await supported.ask(KIM_QUESTION)
+    await handle.wait_until(settled, 30)
+    assert handle.original is not None
+    calls: list[str] = []
+    monkeypatch.setattr(LLMAnswerer, "answer", lambda *a, **k: calls.append("answer"))
+    monkeypatch.setattr(LLMAnswerer, "answer_streaming", lambda *a, **k: calls.append("stream"))
+
+    click = await supported.press(handle.original, "More sources", user=supported.member)
+
+    more = embed_of(click.original)
+    assert click.ephemeral and more["fields"][0]["name"].startswith("[1] ")
+    assert calls == [], "listing passages must not pay for a new LLM answer"
+    supported.fake.assert_no_violations()

@@ -92,7 +92,19 @@ async def test_dm_gets_the_polite_explanation(world: World) -> None:
     world.fake.assert_no_violations()
 
 
-async def test_slash_command_in_a_dm_gets_the_polite_explanation(world: World) -> None:
+async def test_commands_exist_in_servers_only(world: World) -> None:
+    registered = world.fake.commands.list(None)
+    dm = world.fake.create_dm(world.member.user)
+
+    assert registered and all(c["contexts"] == [0] for c in registered), "server channels only"
+    assert all(c["integration_types"] == [0] for c in registered), "installed to servers, not users"
+    with pytest.raises(PermissionError, match="not available in a DM"):
+        await world.fake.invoke_command(None, dm, world.member.user, "ask", {"question": KIM_QUESTION})
+
+
+async def test_a_stale_registration_used_in_a_dm_gets_the_polite_explanation(world: World) -> None:
+    stale = next(c for c in world.fake.commands.list(None) if c["name"] == "ask")
+    stale["contexts"] = None  # registered by an older citebot, before it declared its contexts
     dm = world.fake.create_dm(world.member.user)
 
     handle = await world.fake.invoke_command(None, dm, world.member.user, "ask", {"question": KIM_QUESTION})

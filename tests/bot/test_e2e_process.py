@@ -20,7 +20,7 @@ from tests.bot.harness import KIM_QUESTION, MANAGE_GUILD, embed_of, first_channe
 from tests.fakediscord import FakeDiscord, patch_discord
 
 pytestmark = pytest.mark.model
-COMMANDS = ["add", "ask", "citebot", "refresh", "remove", "sources"]
+COMMANDS = ["add", "ask", "citebot", "help", "refresh", "remove", "sources"]
 # The process imports torch and loads the real model before it connects.
 START_TIMEOUT = 90.0
 INFO_LOG = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ INFO ")
@@ -113,7 +113,7 @@ async def test_sync_registers_the_commands_and_names_them() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(None)) == COMMANDS
         assert "".join(process.out).strip() == (
-            "synced 6 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
+            "synced 7 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
         )
         fake.assert_no_violations()
 
@@ -127,8 +127,51 @@ async def test_sync_to_one_server_registers_there() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(guild.id)) == COMMANDS
         assert fake.commands.list(None) == []
-        assert "".join(process.out).startswith(f"synced 6 commands to server {guild.id}: add, ask")
+        assert "".join(process.out).startswith(f"synced 7 commands to server {guild.id}: add, ask")
         fake.assert_no_violations()
+
+
+async def test_sync_clear_removes_the_commands_of_a_server_or_everywhere(settings: Settings) -> None:
+    async with FakeDiscord() as fake:
+        guild = fake.create_guild("Test Guild")
+        env = cli_env(fake, fake.token)
+        async with citebot("sync", "--guild", str(guild.id), env=env) as process:
+            assert await exit_code(process) == 0, process.stderr
+        await register_commands(fake, settings)  # and globally: every command would show twice there
+        assert len(fake.commands.list(guild.id)) == len(fake.commands.list(None)) == len(COMMANDS)
+
+        async with citebot("sync", "--clear", "--guild", str(guild.id), env=env) as process:
+            assert await exit_code(process) == 0, process.stderr
+            assert process.out[0] == f"removed citebot's commands from server {guild.id}\n"
+        assert fake.commands.list(guild.id) == [] and len(fake.commands.list(None)) == len(COMMANDS)
+
+        async with citebot("sync", "--clear", env=env) as process:
+            assert await exit_code(process) == 0, process.stderr
+        assert fake.commands.list(None) == []
+        fake.assert_no_violations()
+
+
+async def test_invite_prints_the_link_with_the_permissions_the_code_uses() -> None:
+    async with FakeDiscord() as fake, citebot("invite", env=cli_env(fake, fake.token)) as process:
+        code = await exit_code(process)
+
+        assert code == 0, process.stderr
+        link = process.out[0].strip()
+        assert link == (
+            f"https://discord.com/oauth2/authorize?client_id={fake.app_id}"
+            "&scope=bot+applications.commands&permissions=309237730304"
+        )
+        listed = "".join(process.out)
+        for name in ("View Channel", "Send Messages in Threads", "Create Public Threads", "Embed Links"):
+            assert f"  {name}: " in listed
+        fake.assert_no_violations()
+
+
+async def test_invite_with_an_application_id_needs_no_token() -> None:
+    async with FakeDiscord() as fake, citebot("invite", "--app-id", "1234", env=cli_env(fake)) as process:
+        assert await exit_code(process) == 0, process.stderr
+        assert process.out[0].startswith("https://discord.com/oauth2/authorize?client_id=1234&")
+        assert fake.requests == []
 
 
 async def ask_once_ready(fake: FakeDiscord, process: Any, guild: Any, user: Any) -> Any:
@@ -153,6 +196,10 @@ async def test_serve_connects_and_answers_an_ask(settings: Settings) -> None:
             embed = embed_of(handle.original)
             assert embed["title"] == KIM_QUESTION and "[1]" in embed["description"]
             assert embed["footer"]["text"].startswith("Asked by alice · Searched 1 article in ")
+            assert (
+                f"invite link (add citebot to a server): https://discord.com/oauth2/authorize?client_id={fake.app_id}&"
+                in process.stderr
+            )
         fake.assert_no_violations()
 
 

@@ -8,7 +8,15 @@ import re
 import pytest
 
 from config.settings import MAX_COOLDOWN, DiscordSettings, Settings
-from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, WorldFactory, bot_settings, embed_of
+from tests.bot.harness import (
+    ANSWER_TIMEOUT,
+    KIM_QUESTION,
+    MANAGE_GUILD,
+    World,
+    WorldFactory,
+    bot_settings,
+    embed_of,
+)
 
 pytestmark = pytest.mark.model
 
@@ -32,11 +40,28 @@ async def test_a_member_with_the_editor_role_can_add_once_it_is_set(world: World
     world.fake.assert_no_violations()
 
 
-async def test_non_managers_cannot_change_settings(world: World) -> None:
+async def test_settings_are_hidden_from_members_without_manage_server(world: World) -> None:
     librarians = world.fake.create_role(world.guild, "Librarians")
     await world.run("citebot settings editor-role", {"role": librarians})
     lib = world.fake.add_member(world.guild, "lib", roles=[librarians])  # an editor, not a manager
     await world.fake.flush()
+
+    [group] = [c for c in world.fake.commands.list(None) if c["name"] == "citebot"]
+    assert int(group["default_member_permissions"]) == MANAGE_GUILD
+    for who in (world.member, lib):
+        with pytest.raises(PermissionError, match="hidden from this member"):
+            await world.command("citebot settings show", user=who)
+
+
+async def test_non_managers_cannot_change_settings_even_when_an_admin_shows_them_the_command(
+    world: World,
+) -> None:
+    librarians = world.fake.create_role(world.guild, "Librarians")
+    await world.run("citebot settings editor-role", {"role": librarians})
+    lib = world.fake.add_member(world.guild, "lib", roles=[librarians])  # an editor, not a manager
+    await world.fake.flush()
+    for who in (world.member, lib):  # Server Settings → Integrations → citebot: allow them
+        world.fake.permit_command(world.guild, "citebot", who)
 
     attempts = [
         await world.run("citebot settings editor-role", {}, user=world.member),
@@ -83,6 +108,19 @@ async def test_server_cooldown_setting_refuses_a_quick_second_ask(world: World) 
 
     assert again.ephemeral and again.original is not None
     assert re.fullmatch(r"You're going a bit fast: try /ask again in (59|60) s\.", again.original.content)
+    world.fake.assert_no_violations()
+
+
+async def test_a_server_cooldown_holds_on_the_first_ask_after_a_restart(world: World) -> None:
+    await world.run("citebot settings cooldown", {"command": "ask", "seconds": 60})
+    await world.ask(KIM_QUESTION, user=world.member)
+    world.bot.configs._cache.clear()  # a restarted bot has read no server's settings yet
+    world.bot.cooldowns._last.clear()
+    await world.ask(KIM_QUESTION, user=world.member)
+
+    refused = await world.ask(KIM_QUESTION, user=world.member)
+
+    assert refused.ephemeral and refused.original is not None and "again in" in refused.original.content
     world.fake.assert_no_violations()
 
 

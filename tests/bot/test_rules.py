@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.cooldowns import Cooldowns
-from bot.exts.mentions import is_follow_up, strip_mentions
+from bot.exts.mentions import is_chatter, is_follow_up, strip_mentions
 from bot.guilds import GuildConfig, GuildConfigs, kb_for
 from config.settings import Settings
 from retrieval.compose import build_async, build_service
@@ -96,3 +96,35 @@ async def test_server_settings_persist_in_chroma(settings: Settings) -> None:
     again = GuildConfigs(build_async(build_service(settings, embedder=HashEmbedder())))
     assert await again.get(5) == GuildConfig(editor_role_id=99, answer_channels=(3, 4))
     assert await again.get(6) == GuildConfig()
+
+
+@pytest.mark.parametrize("text", ["thanks!", "ok cool", "lol", "nice one", "great, thank you so much"])
+def test_small_talk_is_chatter(text: str) -> None:
+    assert is_chatter(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how fast?", "tell me about the carriages", "Who built it", "speed of the train?", "and the plane"],
+)
+def test_questions_and_requests_are_not_chatter(text: str) -> None:
+    assert not is_chatter(text)
+
+
+def test_the_bots_role_mention_is_removed_from_the_question() -> None:
+    assert strip_mentions("<@&7> how fast is it?", 42, role_id=7) == "how fast is it?"
+
+
+def test_the_invite_asks_for_exactly_the_permissions_the_readme_explains() -> None:
+    from pathlib import Path
+
+    import discord
+
+    from bot.permissions import LABELS, USED, invite_permissions
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, why in USED.items():
+        assert f"| {LABELS[name]} | {why} |" in readme
+    assert f"Permission integer `{invite_permissions().value}`" in readme
+    assert invite_permissions() == discord.Permissions(**dict.fromkeys(USED, True))
+    assert bin(invite_permissions().value).count("1") == len(USED)

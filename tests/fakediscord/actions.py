@@ -12,6 +12,8 @@ from .handle import InteractionHandle
 from .interactions import AUTOCOMPLETE, COMMAND, COMPONENT, MODAL_SUBMIT, InteractionRoutesMixin
 from .models import Channel, Guild, Member, Message, Role, StoredAttachment, User
 from .options import command_options, find_component, modal_values, user_of
+from .permissions import channel_permissions, check_command_access
+from .validation import check_modal_values
 
 
 class ActionsMixin(InteractionRoutesMixin):
@@ -67,6 +69,8 @@ class ActionsMixin(InteractionRoutesMixin):
         parts = name.split()
         resolved: dict[str, Any] = {}
         cmd = self._registered(guild, parts[0])
+        if cmd is not None:
+            self._check_access(guild, channel, user_of(user), cmd)
         data: dict[str, Any] = {
             "id": cmd["id"] if cmd else str(self.snowflake()),
             "name": parts[0],
@@ -133,6 +137,7 @@ class ActionsMixin(InteractionRoutesMixin):
         modal = opened_by.modal
         if modal is None:
             raise LookupError(f"{opened_by.name} did not open a modal")
+        check_modal_values(modal, values)
 
         data = {
             "custom_id": modal["custom_id"],
@@ -149,7 +154,17 @@ class ActionsMixin(InteractionRoutesMixin):
         )
         return await self._dispatch(handle)
 
+    def permit_command(self, guild: Guild, name: str, member: Member) -> None:
+        """Let a member use a command its default permissions hide (an admin's override in Integrations)."""
+        self.command_overrides.setdefault((guild.id, name), set()).add(member.id)
+
     # -- helpers ---------------------------------------------------------------------------------
+    def _check_access(self, guild: Guild | None, channel: Channel, user: User, cmd: dict[str, Any]) -> None:
+        if guild is not None and user.id in self.command_overrides.get((guild.id, cmd["name"]), ()):
+            return
+        perms = channel_permissions(self, guild, user.id, channel) if guild is not None else 0
+        check_command_access(guild, perms, cmd, user.id)
+
     def _require_member(self, channel: Channel, user: User) -> None:
         guild = self.guilds.get(channel.guild_id or 0)
         if guild is not None and user.id not in guild.members:
@@ -204,13 +219,13 @@ class ActionsMixin(InteractionRoutesMixin):
             "attachment_size_limit": size_limit or self.attachment_size_limit,
         }
         if guild is not None:
-            perms = guild.permissions_of(user.id)
+            perms = channel_permissions(self, guild, user.id, channel)
             payload |= {
                 "guild_id": str(guild.id),
                 "guild_locale": "en-US",
                 "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
                 "member": payloads.member(self, guild.members[user.id], permissions=perms),
-                "app_permissions": str(guild.permissions_of(self.bot_user.id)),
+                "app_permissions": str(channel_permissions(self, guild, self.bot_user.id, channel)),
                 "authorizing_integration_owners": {"0": str(guild.id)},
                 "context": 0,
             }

@@ -40,12 +40,33 @@ def check_command(errors: FormErrors, cmd: dict[str, Any], path: str = "") -> No
                 "Context menus take no description or options",
             )
     _check_options(errors, cmd.get("options") or [], f"{path}options", depth=0)
+    _check_access_fields(errors, cmd, path)
     if _size(cmd) > MAX_COMMAND_SIZE:
         errors.add(
             path.rstrip(".") or "_root",
             "APPLICATION_COMMAND_TOO_LARGE",
             "Command exceeds maximum size (4000)",
         )
+
+
+def _check_access_fields(errors: FormErrors, cmd: dict[str, Any], path: str) -> None:
+    """Check default_member_permissions (a permission integer, or its string), contexts, integration types."""
+    perms = cmd.get("default_member_permissions")
+    valid = (isinstance(perms, int) and not isinstance(perms, bool) and perms >= 0) or (
+        isinstance(perms, str) and perms.isdigit()
+    )
+    if perms is not None and not valid:
+        errors.add(
+            f"{path}default_member_permissions", "BASE_TYPE_BAD_INT", "Value is not a valid permission set"
+        )
+    for key, allowed in (("contexts", {0, 1, 2}), ("integration_types", {0, 1})):
+        value = cmd.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+            errors.add(
+                f"{path}{key}", "BASE_TYPE_CHOICES", f"Value must be a non-empty list of {sorted(allowed)}"
+            )
 
 
 def _check_options(errors: FormErrors, options: list[dict[str, Any]], path: str, depth: int) -> None:

@@ -10,12 +10,14 @@ ADMINISTRATOR = 1 << 3
 ADD_REACTIONS = 1 << 6
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
+MANAGE_GUILD = 1 << 5
 MANAGE_MESSAGES = 1 << 13
 EMBED_LINKS = 1 << 14
 ATTACH_FILES = 1 << 15
 READ_MESSAGE_HISTORY = 1 << 16
 MENTION_EVERYONE = 1 << 17
 USE_APPLICATION_COMMANDS = 1 << 31
+MANAGE_THREADS = 1 << 34
 CREATE_PUBLIC_THREADS = 1 << 35
 SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL_PERMISSIONS = (1 << 51) - 1
@@ -89,6 +91,8 @@ class Channel:
     owner_id: int | None = None
     position: int = 0
     recipient: User | None = None
+    # Permission overwrites by role or member id: (allow, deny, type 0 role / 1 member).
+    overwrites: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def is_thread(self) -> bool:
@@ -128,6 +132,7 @@ class Guild:
     channels: dict[int, Channel] = field(default_factory=dict)
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
+    system_channel_id: int | None = None
 
     def permissions_of(self, user_id: int) -> int:
         """Return the member's guild-level permissions (owner and administrator get all)."""
@@ -195,6 +200,7 @@ class Message:
     deleted: bool = False
     thread_id: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    reactions: list[str] = field(default_factory=list)  # emoji the bot added
 
     @property
     def ephemeral(self) -> bool:

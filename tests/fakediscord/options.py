@@ -83,7 +83,7 @@ def _option(
             member = payloads.member(fake, guild.members[user.id], with_user=False, permissions=perms)
             resolved.setdefault("members", {})[str(user.id)] = member
     elif isinstance(value, Role):
-        resolved.setdefault("roles", {})[str(value.id)] = payloads.role(value)
+        resolved.setdefault("roles", {})[str(value.id)] = payloads.role(value, fake)
     elif isinstance(value, Channel):
         resolved.setdefault("channels", {})[str(value.id)] = payloads.channel(fake, value) | {
             "permissions": "0"

@@ -28,7 +28,7 @@ def user(u: User) -> dict[str, Any]:
     }
 
 
-def role(r: Role) -> dict[str, Any]:
+def role(r: Role, fake: FakeDiscordBase | None = None) -> dict[str, Any]:
     """Return a role object."""
     data: dict[str, Any] = {
         "id": str(r.id),
@@ -44,6 +44,10 @@ def role(r: Role) -> dict[str, Any]:
         "unicode_emoji": None,
         "flags": 0,
     }
+    if (
+        fake is not None and r.managed and r.name == fake.bot_user.name
+    ):  # the bot's own role, as Discord tags it
+        data["tags"] = {"bot_id": str(fake.bot_user.id)}
     return data
 
 
@@ -58,7 +62,10 @@ def channel(fake: FakeDiscordBase, c: Channel) -> dict[str, Any]:
         "guild_id": str(c.guild_id),
         "name": c.name,
         "position": c.position,
-        "permission_overwrites": [],
+        "permission_overwrites": [
+            {"id": str(target), "type": kind, "allow": str(allow), "deny": str(deny)}
+            for target, (allow, deny, kind) in c.overwrites.items()
+        ],
         "parent_id": str(c.parent_id) if c.parent_id else None,
         "nsfw": False,
         "topic": c.topic,
@@ -133,7 +140,7 @@ def guild_create(
         "premium_tier": 0,
         "premium_subscription_count": 0,
         "preferred_locale": "en-US",
-        "system_channel_id": None,
+        "system_channel_id": str(g.system_channel_id) if g.system_channel_id else None,
         "system_channel_flags": 0,
         "rules_channel_id": None,
         "public_updates_channel_id": None,
@@ -143,7 +150,7 @@ def guild_create(
         "features": [],
         "emojis": [],
         "stickers": [],
-        "roles": [role(r) for r in g.roles.values()],
+        "roles": [role(r, fake) for r in g.roles.values()],
         "channels": [channel(fake, c) for c in g.channels.values() if not c.is_thread],
         "threads": [channel(fake, c) for c in g.channels.values() if c.is_thread],
         "members": [member(fake, m) for m in members],

@@ -17,7 +17,19 @@ from .errors import (
     ApiError,
     FormErrors,
 )
-from .models import MANAGE_MESSAGES, PUBLIC_THREAD, Channel, Message
+from .models import (
+    ADD_REACTIONS,
+    CREATE_PUBLIC_THREADS,
+    DM,
+    MANAGE_MESSAGES,
+    PUBLIC_THREAD,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    Channel,
+    Message,
+)
+from .permissions import require, send_permissions
 from .responses import json_response
 from .server import FakeDiscordBase, Route
 from .validation import check_message
@@ -48,8 +60,9 @@ REST_ROUTES: tuple[Route, ...] = (
     ("GET", _MSG, "get_message", "_get_message", True),
     ("PATCH", _MSG, "edit_message", "_edit_message", True),
     ("DELETE", _MSG, "delete_message", "_delete_message", True),
-    ("PUT", _MSG + "/reactions/{emoji}/@me", "add_reaction", "_no_content", True),
-    ("POST", "/channels/{channel_id}/typing", "typing", "_no_content", True),
+    ("PUT", _MSG + "/reactions/{emoji}/@me", "add_reaction", "_add_reaction", True),
+    ("POST", "/channels/{channel_id}/typing", "typing", "_typing", True),
+    ("POST", "/users/@me/channels", "create_dm", "_create_dm", True),
     ("POST", "/channels/{channel_id}/threads", "start_thread", "_start_thread", True),
     ("POST", _MSG + "/threads", "start_thread_from_message", "_start_thread", True),
     ("GET", "/users/{user_id}", "get_user", "_get_user", True),
@@ -183,6 +196,7 @@ class RestMixin(FakeDiscordBase):
         body, files = await self.read_body(request)
         self.check_files(files)
         check_message(body, files=len(files)).raise_if_any()
+        require(self, channel, send_permissions(channel, body), "sending a message")
         msg = self.store_message(channel, self.bot_user, body, files)
         self.emit_message(msg)
         return json_response(payloads.message(self, msg))
@@ -217,9 +231,28 @@ class RestMixin(FakeDiscordBase):
         self.delete_message(msg)
         return web.Response(status=204)
 
-    async def _no_content(self, request: web.Request) -> web.Response:
-        self._channel(request)
+    async def _typing(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        needed = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        require(self, channel, needed, "typing")
         return web.Response(status=204)
+
+    async def _add_reaction(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        msg = self._message(request, channel)
+        require(self, channel, ADD_REACTIONS | READ_MESSAGE_HISTORY, "reacting")
+        msg.reactions.append(request.match_info["emoji"])
+        self.notify()
+        return web.Response(status=204)
+
+    async def _create_dm(self, request: web.Request) -> web.Response:
+        body, _ = await self.read_body(request)
+        user = self.users.get(int(body.get("recipient_id") or 0))
+        if user is None:
+            raise ApiError(400, 50035, "Invalid Form Body", kind="unknown_user", detail="no such recipient")
+        found = next((c for c in self.channels.values() if c.type == DM and c.recipient is user), None)
+        channel = found or self.create_dm(user)  # type: ignore[attr-defined]
+        return json_response(payloads.channel(self, channel))
 
     async def _start_thread(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
@@ -229,6 +262,7 @@ class RestMixin(FakeDiscordBase):
         errors.raise_if_any()
         if channel.is_thread or channel.guild_id is None:
             raise ApiError(400, 50024, "Cannot execute action on this channel type", kind="bad_channel_type")
+        require(self, channel, CREATE_PUBLIC_THREADS, "creating a thread")
         if "message_id" in request.match_info:
             msg = self._message(request, channel)
             if msg.thread_id is not None:

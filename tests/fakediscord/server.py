@@ -74,6 +74,8 @@ class FakeDiscordBase:
         self.interactions: dict[int, InteractionHandle] = {}
         self.tokens: dict[str, InteractionHandle] = {}
         self.commands = CommandRegistry(self.app_id, self.snowflake)
+        # (guild id, command name) -> members an admin allowed despite default_member_permissions.
+        self.command_overrides: dict[tuple[int, str], set[int]] = {}
         self.sessions: list[GatewaySession] = []
         self.session_registry: dict[str, GatewaySession] = {}
         self.gateway_closes: list[tuple[int, str]] = []

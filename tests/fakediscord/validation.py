@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import EMPTY_MESSAGE, ApiError, FormErrors
@@ -132,12 +133,65 @@ def check_choices(choices: Any) -> FormErrors:
 
 
 def check_modal(data: dict[str, Any]) -> FormErrors:
-    """Validate a modal: title 1-45, custom_id 1-100, 1-5 top-level components."""
+    """Validate a modal: title 1-45, custom_id 1-100, 1-5 top-level components, valid text inputs."""
     errors = FormErrors()
     errors.between("data.title", data.get("title"), 1, 45)
     errors.between("data.custom_id", data.get("custom_id"), 1, 100)
     errors.between("data.components", data.get("components"), 1, 5)
+    for i, row in enumerate(data.get("components") or []):
+        path = f"data.components.{i}"
+        if row.get("type") == 18:  # a label around one component
+            errors.between(f"{path}.label", row.get("label"), 1, 45)
+            errors.max_len(f"{path}.description", row.get("description"), 100)
+            inputs = [row.get("component") or {}]
+        else:
+            inputs = row.get("components") or []
+        for j, comp in enumerate(inputs):
+            if comp.get("type") == 4:
+                _check_text_input(errors, f"{path}.components.{j}", comp, labelled=row.get("type") == 18)
     return errors
+
+
+def _check_text_input(errors: FormErrors, path: str, comp: dict[str, Any], *, labelled: bool) -> None:
+    """Text inputs: style 1 (short) or 2 (paragraph), lengths 0-4000, a label unless inside a Label."""
+    errors.between(f"{path}.custom_id", comp.get("custom_id"), 1, 100)
+    if comp.get("style") not in (1, 2):
+        errors.add(f"{path}.style", "BASE_TYPE_CHOICES", "Value must be one of (1, 2).")
+    if labelled:
+        if comp.get("label") is not None:
+            errors.add(
+                f"{path}.label", "COMPONENT_LABEL_IN_LABEL", "Text inputs inside a label have no label"
+            )
+    else:
+        errors.between(f"{path}.label", comp.get("label"), 1, 45)
+    low, high = comp.get("min_length"), comp.get("max_length")
+    if low is not None and not 0 <= low <= 4000:
+        errors.add(f"{path}.min_length", "NUMBER_TYPE_MAX", "Must be between 0 and 4000.")
+    if high is not None and not 1 <= high <= 4000:
+        errors.add(f"{path}.max_length", "NUMBER_TYPE_MAX", "Must be between 1 and 4000.")
+    errors.max_len(f"{path}.value", comp.get("value"), 4000)
+    errors.max_len(f"{path}.placeholder", comp.get("placeholder"), 100)
+
+
+def text_inputs(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return a modal's text inputs, whether in action rows or labels."""
+    found: list[dict[str, Any]] = []
+    for row in components:
+        for comp in [row.get("component") or {}, *(row.get("components") or [])]:
+            if comp.get("type") == 4:
+                found.append(comp)
+    return found
+
+
+def check_modal_values(modal: dict[str, Any], values: Mapping[str, str]) -> None:
+    """Refuse what Discord's client would not let a person submit (required, min and max length)."""
+    for comp in text_inputs(modal.get("components") or []):
+        value = values.get(comp["custom_id"], comp.get("value") or "")
+        required = comp.get("required", True)
+        if required and not value:
+            raise ValueError(f"text input {comp['custom_id']!r} is required")
+        if value and not (comp.get("min_length") or 0) <= len(value) <= (comp.get("max_length") or 4000):
+            raise ValueError(f"text input {comp['custom_id']!r}: {len(value)} characters is out of range")
 
 
 def compute_pings(

@@ -54,6 +54,8 @@ class WorldMixin(MessagesMixin):
         self.add_member(guild, self.bot_user, roles=[bot_role])
         for channel_name in channels:
             self.create_channel(guild, channel_name)
+        # New servers post join messages in their first channel, as Discord's default does.
+        guild.system_channel_id = next(iter(guild.channels), None)
         guild.joined = joined
         if joined:
             self._emit_guild_create(guild)
@@ -82,6 +84,27 @@ class WorldMixin(MessagesMixin):
             self.emit("CHANNEL_CREATE", payloads.channel(self, channel), guild_id=guild.id)
         return channel
 
+    def bot_role(self, guild: Guild) -> Role:
+        """Return the bot's managed role in a guild (created when the bot joined)."""
+        return next(r for r in guild.roles.values() if r.managed and r.name == self.bot_user.name)
+
+    def set_role_permissions(self, role: Role, permissions: int) -> None:
+        """Change a role's guild-wide permissions and dispatch GUILD_ROLE_UPDATE."""
+        role.permissions = permissions
+        guild = self.guilds[role.guild_id]
+        if guild.joined:
+            data = {"guild_id": str(guild.id), "role": payloads.role(role, self)}
+            self.emit("GUILD_ROLE_UPDATE", data, guild_id=guild.id)
+
+    def set_overwrite(
+        self, channel: Channel, target: Role | Member | Guild, *, allow: int = 0, deny: int = 0
+    ) -> None:
+        """Set a channel's permission overwrite for a role, a member or @everyone (the guild)."""
+        kind = 1 if isinstance(target, Member) else 0
+        channel.overwrites[target.id] = (allow, deny, kind)
+        if channel.guild_id is not None and self.guilds[channel.guild_id].joined:
+            self.emit("CHANNEL_UPDATE", payloads.channel(self, channel), guild_id=channel.guild_id)
+
     def create_dm(self, user: User) -> Channel:
         """Create the DM channel between ``user`` and the bot."""
         channel = Channel(self.snowflake(), None, user.name, DM, recipient=user)
@@ -99,7 +122,7 @@ class WorldMixin(MessagesMixin):
         if guild.joined:
             self.emit(
                 "GUILD_ROLE_CREATE",
-                {"guild_id": str(guild.id), "role": payloads.role(role)},
+                {"guild_id": str(guild.id), "role": payloads.role(role, self)},
                 guild_id=guild.id,
             )
         return role
