@@ -90,11 +90,11 @@ def build_service(settings: Settings, load_model: bool = True) -> CitebotService
     """Compose the service: load the model in a worker thread while the store opens."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from retrieval.embedding import SentenceTransformerEmbedder
+    from retrieval.onnx_embedding import make_embedder
     from retrieval.service import CitebotService
     from retrieval.store import ChromaStore
 
-    embedder = SentenceTransformerEmbedder(settings.embedding)
+    embedder = make_embedder(settings.embedding, settings.data_dir)
     if not load_model:  # list and remove never embed: skip the model's start-up cost
         return CitebotService(settings, embedder, ChromaStore.from_settings(settings))
     with ThreadPoolExecutor(max_workers=1) as pool:
