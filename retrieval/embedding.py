@@ -31,6 +31,9 @@ class Embedder:
     name: str
     dimension: int
 
+    def load(self) -> None:
+        """Load the model now (call from a worker thread); this default has nothing to load."""
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """Return a (len(texts), dimension) array of unit vectors."""
         raise NotImplementedError
