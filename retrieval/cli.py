@@ -283,6 +283,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         ingest_chunks=ingest,
         cold_runs=max(1, args.cold_runs),
         progress=say,
+        settings=settings,
     )
     print(json.dumps(report) if args.json else bench.table(report))
     return 0

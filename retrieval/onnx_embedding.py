@@ -167,13 +167,22 @@ class OnnxEmbedder(Embedder):
         self._fallback: SentenceTransformerEmbedder | None = None
         self.dimension = 0
 
+    @property
+    def export_root(self) -> Path:
+        """Return the directory the ONNX exports are kept in."""
+        return self._cache_root
+
+    def export(self) -> Path:
+        """Return the checked ONNX file of the model, exporting it first if needed."""
+        return ensure_export(self._model_dir, self._cache_root, self.name)
+
     def load(self) -> None:
         """Export if needed and open the model (call from a worker thread; later calls do nothing)."""
         with self._lock:
             if self._session is not None or self._fallback is not None:
                 return
             try:
-                self._open(ensure_export(self._model_dir, self._cache_root, self.name))
+                self._open(self.export())
             except CitebotError as exc:
                 if self._settings.backend == "onnx":
                     raise

@@ -1,0 +1,152 @@
+"""`citebot bench` figures about start-up and the embedder: cold ask, imports, ONNX against torch.
+
+The workers here run in their own processes like the others in retrieval/bench.py.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from retrieval.errors import CitebotError
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from retrieval.models import SourceDocument
+
+TORCH_STACK = ("torch", "transformers", "sentence_transformers", "sklearn")
+
+
+def plain_torch_model(settings: Settings) -> Any:
+    """Load the configured model with sentence-transformers on torch: the floor for ingest and queries."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from retrieval.embedding import resolve_model
+
+    del torch  # imported first so its thread settings apply to the model
+    return SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+
+
+def work_embed(spec: dict[str, Any], settings: Settings, questions: list[str]) -> dict[str, Any]:
+    """Time one-question embeddings: the service's embedder against plain torch, interleaved."""
+    import torch
+
+    from retrieval.onnx_embedding import make_embedder
+
+    embedder = make_embedder(settings.embedding, settings.data_dir)
+    embedder.load()
+    model = plain_torch_model(settings)
+    torch.set_num_threads(max(1, settings.embedding.query_threads))  # torch's own best for one text
+    for q in questions[:3]:
+        embedder.encode([q])
+        model.encode([q], normalize_embeddings=True)
+    ours: list[float] = []
+    plain: list[float] = []
+    for n, q in enumerate(questions):
+        for step in ("ours", "torch") if n % 2 == 0 else ("torch", "ours"):
+            t0 = time.perf_counter()
+            if step == "ours":
+                embedder.encode([q])
+                ours.append((time.perf_counter() - t0) * 1000)
+            else:
+                model.encode([q], normalize_embeddings=True, show_progress_bar=False)
+                plain.append((time.perf_counter() - t0) * 1000)
+    a, b = statistics.median(ours), statistics.median(plain)
+    return {"embedder": type(embedder).__name__, "ms": a, "torch_ms": b, "ratio": a / b}
+
+
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise CitebotError(f"{' '.join(cmd[:4])} failed:\n{done.stderr[-3000:]}")
+    return time.perf_counter() - t0, done.stderr
+
+
+def import_breakdown(stderr: str, top: int = 8) -> list[tuple[str, float]]:
+    """Return the slowest top-level imports of a `python -X importtime` log: (module, seconds)."""
+    rows: dict[str, float] = {}
+    for line in stderr.splitlines():
+        m = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+        if m and len(m.group(2)) <= 1:  # one space of indent: imported by the program itself
+            name = m.group(3).split(".")[0]
+            rows[name] = rows.get(name, 0.0) + int(m.group(1)) / 1e6
+    return sorted(rows.items(), key=lambda kv: -kv[1])[:top]
+
+
+def cold_start(ask: list[str], env: dict[str, str], cwd: Path, runs: int) -> dict[str, Any]:
+    """Time a first `citebot ask` in a new process against `import chromadb` (interleaved medians)."""
+    imp = [sys.executable, "-c", "import chromadb"]
+    ask_s, import_s = [], []
+    for _ in range(runs):  # interleaved, so a change in machine load hits both alike
+        import_s.append(_timed(imp, env, cwd)[0])
+        ask_s.append(_timed(ask, env, cwd)[0])
+    _, log = _timed([sys.executable, "-X", "importtime", *ask[1:]], env, cwd)
+    names = set(re.findall(r"\|\s*(\w+)(?:\.\S*)?\s*$", log, flags=re.MULTILINE))
+    a, i = statistics.median(ask_s), statistics.median(import_s)
+    return {
+        "ask_s": a,
+        "import_s": i,
+        "ratio": a / i,
+        "imports": import_breakdown(log),
+        "torch_imported": sorted(n for n in TORCH_STACK if n in names),
+    }
+
+
+def cold_lines(cold: dict[str, Any]) -> list[str]:
+    """Render the cold-start figures."""
+    parts = ", ".join(f"{name} {s:.2f}" for name, s in cold["imports"])
+    torch = ", ".join(cold["torch_imported"]) or "none"
+    return [
+        f"cold start: first ask {cold['ask_s']:.2f} s, `import chromadb` {cold['import_s']:.2f} s, "
+        f"ratio {cold['ratio']:.2f} (goal <= 2.5, and <= 3 s)",
+        f"  slowest imports of that ask (-X importtime, s): {parts}; torch stack imported: {torch}",
+    ]
+
+
+def ingest_floor(model: Any, texts: list[str], batch: int) -> None:
+    """Encode texts the plain way (the ingest floor)."""
+    model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
+
+
+def chunk_texts(docs: list[SourceDocument], settings: Settings) -> list[str]:
+    """Return the texts the pipeline embeds for docs (title prefix included)."""
+    from retrieval.chunking import chunk_text
+
+    c = settings.chunk
+    return [
+        (f"{d.title}\n" if c.title_in_embedding else "") + ch.text
+        for d in docs
+        for ch in chunk_text(d.text, c.size, c.overlap)
+    ]
+
+
+def work_encode(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Compare encode settings on the same chunk texts, in interleaved rounds: chunks/s each."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from retrieval.benchcorpus import load_sources, make_corpus
+    from retrieval.embedding import resolve_model
+
+    articles = Path(spec["articles"]) if spec.get("articles") else None
+    docs = [d for d, _ in make_corpus(load_sources(articles), spec["chunks"], settings)]
+    texts = chunk_texts(docs, settings)
+    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+    variants = [(int(b), int(t)) for b, t in spec["variants"]]  # (batch size, torch threads)
+    seconds = dict.fromkeys(variants, 0.0)
+    model.encode(texts[:16])
+    for r in range(spec.get("rounds", 3)):
+        for batch, threads in variants if r % 2 == 0 else variants[::-1]:
+            torch.set_num_threads(threads)
+            t0 = time.perf_counter()
+            model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
+            seconds[batch, threads] += time.perf_counter() - t0
+    rounds = spec.get("rounds", 3)
+    return {f"batch={b} threads={t}": len(texts) * rounds / s for (b, t), s in seconds.items()}
