@@ -200,6 +200,13 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     kb: str = Field("default", description="Knowledge base used when none is named.")
+    open_kbs: int = Field(
+        200,
+        ge=1,
+        le=1_000_000,
+        description="Knowledge bases kept open in memory (each with its BM25 index); the least "
+        "recently used is closed first and reopened from disk when next used.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     chunk: ChunkSettings = ChunkSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()

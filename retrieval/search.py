@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 class KnowledgeBase:
     """A knowledge base's visible articles and BM25 index, kept in step with Chroma."""
 
-    def __init__(self, store: KBStore, index_dir: Path | None) -> None:
+    def __init__(
+        self, store: KBStore, index_dir: Path | None, write_lock: threading.Lock | None = None
+    ) -> None:
         self.store = store
         self._index_dir = index_dir
         self._lock = threading.Lock()
@@ -31,7 +33,7 @@ class KnowledgeBase:
         self._versions: dict[str, str] = {}
         self._lexical: LexicalIndex | None = None
         self._lexical_token: str | None = None
-        self.write_lock = threading.Lock()
+        self.write_lock = write_lock or threading.Lock()
 
     def sync(self) -> None:
         """Reload the article list if another writer changed the store (BM25 follows lazily)."""
