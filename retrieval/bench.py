@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from retrieval.benchscale import (
     work_embed,
     work_encode,
 )
+from retrieval.benchservers import run_servers, servers_lines, work_servers
 from retrieval.errors import CitebotError
 
 if TYPE_CHECKING:
@@ -107,10 +109,7 @@ def work_ingest(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finish(service: CitebotService) -> None:
-    kb = service.kb(KB)
-    build = getattr(kb, "lexical", None)  # absent before the BM25 index became lazy
-    if build is not None:
-        build()
+    service.kb(KB).lexical()  # build any deferred index now
 
 
 def _add(service: CitebotService, docs: list[SourceDocument]) -> None:
@@ -218,12 +217,13 @@ def _work_embed(spec: dict[str, Any]) -> dict[str, Any]:
     return work_embed(spec, settings, load_questions(_path(spec["articles"]), spec["questions"]))
 
 
-WORKERS = {
+WORKERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "ingest": work_ingest,
     "build": work_build,
     "ask": work_ask,
     "encode": lambda spec: work_encode(spec, _settings(spec["data_dir"])),
     "embed": _work_embed,
+    "servers": work_servers,
 }
 
 
@@ -290,6 +290,8 @@ def run(
     cold_runs: int = 3,
     progress: Any = None,
     settings: Settings | None = None,
+    servers: int = 0,
+    open_kbs: int | None = None,
 ) -> dict[str, Any]:
     """Run every measurement in a temporary directory and return the report."""
     say = progress or (lambda _msg: None)
@@ -306,6 +308,10 @@ def run(
     common = {"articles": str(articles) if articles else None, "export_dir": export_dir}
     with tempfile.TemporaryDirectory(prefix="citebot-bench-") as tmp:
         work = Path(tmp)
+        if servers:  # the many-servers bench alone
+            spec = {**common, "data_dir": str(work / "servers"), "servers": servers, "open_kbs": open_kbs}
+            report["servers"] = run_servers(_spawn, spec, say)
+            return report
         cold = work / "cold"
         say(f"ingest: {ingest_chunks} chunks, pipeline against raw encode")
         spec = {**common, "data_dir": str(work / "ingest"), "chunks": ingest_chunks, "seed_dir": str(cold)}
@@ -341,10 +347,16 @@ def run(
 
 def table(report: dict[str, Any]) -> str:
     """Render the report for people."""
-    m, ing, emb = report["machine"], report["ingest"], report["embed"]
-    lines = [
+    m = report["machine"]
+    head = (
         f"citebot bench, {report['date']}: {m['cpu_count']} CPUs, embedder {m['embedder']}, "
-        f"Python {m['python']}, load {m['load_average']}",
+        f"Python {m['python']}, load {m['load_average']}"
+    )
+    if "servers" in report:
+        return "\n".join([head, *servers_lines(report["servers"])])
+    ing, emb = report["ingest"], report["embed"]
+    lines = [
+        head,
         f"ingest ({ing['chunks']} chunks): pipeline {ing['pipeline_chunks_per_s']:.1f}/s, plain torch encode "
         f"{ing['raw_chunks_per_s']:.1f}/s, ratio {ing['ratio']:.2f} (goal >= 1.3)",
         f"query embedding: {emb['embedder']} {emb['ms']:.1f} ms, plain torch {emb['torch_ms']:.1f} ms, "

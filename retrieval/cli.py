@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-limit", type=int, default=2000, help="embed for real up to this many chunks")
     p.add_argument("--ingest-chunks", type=int, help="chunks for the ingest rate (default: embed limit)")
     p.add_argument("--cold-runs", type=int, default=3, help="cold-start runs (median)")
+    p.add_argument("--servers", type=int, default=0, metavar="N", help="instead: N small knowledge bases")
+    p.add_argument("--open-kbs", type=int, metavar="N", help="with --servers: knowledge bases kept open")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_bench)
 
@@ -284,6 +286,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         cold_runs=max(1, args.cold_runs),
         progress=say,
         settings=settings,
+        servers=max(0, args.servers),
+        open_kbs=args.open_kbs,
     )
     print(json.dumps(report) if args.json else bench.table(report))
     return 0
