@@ -51,30 +51,50 @@ class KnowledgeBase:
             log.debug("kb %s: %d articles", self.store.name, len(self._versions))
 
     def lexical(self) -> LexicalIndex:
-        """Return the BM25 index of the visible chunks, loading or rebuilding it if stale."""
-        # Built on first use after a change, not per add: bulk ingestion stays linear.
+        """Return the BM25 index of the visible chunks, brought up to date with the store."""
+        # Updated on first use after a change, not per add: bulk ingestion stays linear.
         with self._lock:
-            if self._lexical is None or self._lexical_token != self._token:
-                token = self._token or ""
-                lexical = self._load_index(token)
-                if lexical is None:
-                    versions = self._versions
-                    live = [c for c in self.store.iter_chunks() if versions.get(c.article_id) == c.version]
-                    live.sort(key=lambda c: (c.article_id, c.start))
-                    lexical = LexicalIndex(live)
-                    if self._index_dir is not None:
-                        try:
-                            lexical.save(self._index_dir, token)
-                        except OSError as exc:
-                            log.warning("could not save the BM25 index to %s: %s", self._index_dir, exc)
-                self._lexical, self._lexical_token = lexical, token
-                log.debug("kb %s: BM25 over %d chunks", self.store.name, len(lexical.chunks))
+            token = self._token or ""
+            if self._lexical is None or self._lexical_token != token:
+                self._lexical = self._update_index(self._lexical, token)
+                self._lexical_token = token
+                log.debug("kb %s: BM25 over %d chunks", self.store.name, self._lexical.size)
             return self._lexical
 
-    def _load_index(self, token: str) -> LexicalIndex | None:
-        if self._index_dir is None:
-            return None
-        return LexicalIndex.load(self._index_dir, token)
+    def _update_index(self, index: LexicalIndex | None, token: str) -> LexicalIndex:
+        """Index the chunks of visible versions the index lacks (only those), then save what changed."""
+        saved = None
+        if index is None and self._index_dir is not None:
+            loaded = LexicalIndex.load(self._index_dir)
+            index, saved = loaded if loaded is not None else (None, None)
+        versions = self._versions  # replaced, never changed in place, by sync
+        counts = {aid: info.chunks for aid, info in self.articles.items()}
+        held = index.covered() if index is not None else {}
+        missing = [aid for aid, v in versions.items() if held.get((aid, v)) != counts.get(aid)]
+        if index is None or any((aid, versions[aid]) in held for aid in missing):
+            # No index yet, or a version held with other chunks (changed chunk settings): rebuild.
+            index, missing = LexicalIndex(), list(versions)
+        if missing:
+            index.add(self._live_chunks(missing, versions))
+        changed = index.set_live(versions) or bool(missing)
+        if index.dead_share() > 0.3:  # removed and replaced versions: drop them from the index
+            index.compact()
+            changed = True
+        if self._index_dir is not None and (changed or saved != token):
+            try:
+                index.save(self._index_dir, token)
+            except OSError as exc:
+                log.warning("could not save the BM25 index to %s: %s", self._index_dir, exc)
+        return index
+
+    def _live_chunks(self, article_ids: list[str], versions: dict[str, str]) -> list[StoredChunk]:
+        """Read the visible versions' chunks of some articles (a few by id, many by a full scan)."""
+        wanted = set(article_ids)
+        few = len(wanted) <= 100 and len(wanted) * 4 <= len(versions)
+        found = self.store.chunks_of(article_ids) if few else self.store.iter_chunks()
+        live = [c for c in found if c.article_id in wanted and versions.get(c.article_id) == c.version]
+        live.sort(key=lambda c: (c.article_id, c.start))
+        return live
 
     def _fill_dense(self, scores: dict[str, float | None], ids: list[str], vector: np.ndarray) -> None:
         """Fill in the cosine similarity of chunks the dense retriever did not return."""

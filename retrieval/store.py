@@ -370,6 +370,21 @@ class KBStore:
                 return
             offset += page
 
+    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
+        """Return the stored chunks (all versions) of the given articles."""
+        if not article_ids:
+            return []
+        got = _chroma_call(
+            "reading chunks",
+            self._chunks.get,
+            where={"article_id": {"$in": list(article_ids)}},
+            include=["metadatas", "documents"],
+        )
+        return [
+            _stored(cid, meta, doc, None)
+            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+        ]
+
     def count_chunks(self) -> int:
         """Return how many chunks are stored, all versions included."""
         return int(_chroma_call("counting chunks", self._chunks.count))
