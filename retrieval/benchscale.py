@@ -5,6 +5,8 @@ The workers here run in their own processes like the others in retrieval/bench.p
 
 from __future__ import annotations
 
+import os
+import platform
 import re
 import statistics
 import subprocess
@@ -16,10 +18,15 @@ from typing import TYPE_CHECKING, Any
 from retrieval.errors import CitebotError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from config.settings import Settings
+    from retrieval.embedding import Embedder
     from retrieval.models import SourceDocument
+    from retrieval.service import CitebotService
 
 TORCH_STACK = ("torch", "transformers", "sentence_transformers", "sklearn")
+ADD_CHARS = 15_000  # about five pages
 
 
 def plain_torch_model(settings: Settings) -> Any:
@@ -150,3 +157,76 @@ def work_encode(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
             seconds[batch, threads] += time.perf_counter() - t0
     rounds = spec.get("rounds", 3)
     return {f"batch={b} threads={t}": len(texts) * rounds / s for (b, t), s in seconds.items()}
+
+
+class _TimedEmbedder:
+    """Pass encodes through to an embedder, adding up the seconds they take."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.encode(texts)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def encode_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.encode_passages(texts, spans)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def time_add(service: CitebotService, kb: str, sources: list[tuple[str, str]]) -> dict[str, float]:
+    """Time one /add of a new ~5-page article to an open knowledge base, then remove it again."""
+    from retrieval.models import SourceDocument
+
+    text, n = "", 0
+    while len(text) < ADD_CHARS:
+        text += sources[n % len(sources)][1] + "\n\n"
+        n += 1
+    doc = SourceDocument(
+        text=f"A new article added at {time.time()}.\n\n{text}", title="bench add", source="bench"
+    )
+    timed = _TimedEmbedder(service.embedder)
+    real, service.embedder = service.embedder, timed  # type: ignore[assignment]
+    try:
+        t0 = time.perf_counter()
+        added = service.add_document(doc, kb)
+        total = time.perf_counter() - t0
+    finally:
+        service.embedder = real
+    service.remove(added.article.id, kb)
+    service.kb(kb).lexical()
+    return {"chunks": added.article.chunks, "total_s": total, "beyond_embedding_s": total - timed.seconds}
+
+
+def machine(embedder: str) -> dict[str, Any]:
+    """Describe the machine the figures come from."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "embedder": embedder,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def prepare_model(settings: Settings) -> tuple[str, str | None]:
+    """Export the model for ONNX Runtime now if it will be used, so no timing includes the export."""
+    from retrieval.onnx_embedding import OnnxEmbedder, make_embedder
+
+    embedder = make_embedder(settings.embedding, settings.data_dir)
+    if not isinstance(embedder, OnnxEmbedder):
+        return type(embedder).__name__, None
+    embedder.export()
+    return type(embedder).__name__, str(embedder.export_root)

@@ -35,6 +35,7 @@ def test_bench_json_has_every_figure_and_they_are_positive(capsys: pytest.Captur
     assert size == "200"
     assert all(_positive(ask[k]) for k in ("p50_ms", "p95_ms", "floor_ms"))
     assert ask["p95_ms"] >= ask["p50_ms"]
+    assert ask["add"]["chunks"] > 20 and 0 < ask["add"]["beyond_embedding_s"] < ask["add"]["total_s"]
     assert ask["synthetic_embeddings"] is True  # 200 chunks, embedded for real only up to 100
     assert _positive(report["memory"]["200"])
     cold = report["cold_start"]
