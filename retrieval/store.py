@@ -96,9 +96,12 @@ class ChromaStore:
                 ) from exc
             return cls(client, url, settings.chroma.batch_size)
         path = settings.data_dir / "chroma"
+        from retrieval.chroma_local import persistent_client
+
         try:
             path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            # Two collections per open knowledge base; Chroma would keep thousands of indexes.
+            client = persistent_client(path, chroma_settings, 2 * settings.open_kbs + 8)
         except Exception as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         return cls(client, str(path), settings.chroma.batch_size)
