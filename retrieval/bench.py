@@ -316,6 +316,7 @@ def run(
                 "chunks": built["chunks"],
                 "parts_p50_ms": asked["parts_p50_ms"],
                 "open_and_first_ask_s": asked["open_and_first_ask_s"],
+                "add": asked["add"],
             }
             report["memory"][str(size)] = asked["peak_rss_mb"]
             report["build"][str(size)] = built
