@@ -11,10 +11,11 @@ import numpy as np
 
 from retrieval.lexical import LexicalIndex
 from retrieval.models import ArticleInfo, Passage
+from retrieval.store import StoredChunk
 
 if TYPE_CHECKING:
     from config.settings import SearchSettings
-    from retrieval.store import KBStore, StoredChunk
+    from retrieval.store import KBStore
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +113,13 @@ class KnowledgeBase:
         n = max(settings.candidates, k)
         dense: list[StoredChunk] = []
         if settings.mode != "bm25" and vector is not None:
-            # Over-fetch: chunks of versions not (or no longer) visible are dropped here.
-            dense = [c for c in self.store.query(vector, n + 10) if self.is_live(c)][:n]
+            # Over-fetch: chunks of versions not (or no longer) visible are dropped here. Ids and
+            # scores only: texts are read below for the few chunks that make the answer.
+            dense = [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n]
         lexical = self.lexical().search(query, n) if settings.mode != "dense" else []
-        chunks: dict[str, StoredChunk] = {c.id: c for c in dense}
-        for chunk, _ in lexical:
-            chunks.setdefault(chunk.id, chunk)
+        chunks: dict[str, StoredChunk] = {c.id: c for c, _ in lexical}  # with their texts
+        bare = {c.id for c in dense if c.id not in chunks}
+        chunks.update((c.id, c) for c in dense if c.id in bare)
         bm25 = {chunk.id: score for chunk, score in lexical}
         dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
         if settings.fusion == "rrf":
@@ -131,6 +133,9 @@ class KnowledgeBase:
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         if vector is not None:
             self._fill_dense(dense_scores, [cid for cid in best if dense_scores.get(cid) is None], vector)
+        fetched = self.store.chunks_by_id([cid for cid in best if cid in bare])
+        chunks.update(fetched)
+        best = [cid for cid in best if cid not in bare or cid in fetched]  # gone since the query
         passages = []
         for cid in best:
             chunk = chunks[cid]
@@ -150,6 +155,13 @@ class KnowledgeBase:
                 )
             )
         return passages
+
+
+def _bare(hit: tuple[str, float]) -> StoredChunk:
+    """Return a chunk known only by its id (`article:version:index`) and dense score."""
+    cid, score = hit
+    article_id, version, _ = cid.rsplit(":", 2)
+    return StoredChunk(cid, article_id, version, 0, 0, "", score)
 
 
 def _rrf(dense: list[StoredChunk], lexical: list[StoredChunk], settings: SearchSettings) -> dict[str, float]:

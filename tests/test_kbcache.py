@@ -97,7 +97,7 @@ def test_chroma_caches_about_two_indexes_per_open_knowledge_base(tmp_path: Path)
     import resource
 
     before = resource.getrlimit(resource.RLIMIT_NOFILE)
-    settings = load_settings(data_dir=tmp_path / "data", open_kbs=60, chroma={"url": None})
+    settings = load_settings(data_dir=tmp_path / "data", open_kbs=500, chroma={"url": None})
     store = ChromaStore.from_settings(settings)
-    assert store._client._server.hnsw_cache_size == 2 * 60 + 8
+    assert store._client._server.hnsw_cache_size == 2 * 500 + 8
     assert resource.getrlimit(resource.RLIMIT_NOFILE) == before  # the open-file limit is restored
