@@ -195,6 +195,7 @@ class OnnxEmbedder(Embedder):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        log.info("loading embedding model %s (ONNX Runtime, %s)", self.name, path.parent.name)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self._settings.threads or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
