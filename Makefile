@@ -35,8 +35,9 @@ test: lint
 test-server: $(STAMP)
 	HF_HUB_OFFLINE=1 tools/with-chroma-server $(BIN)/python -m pytest -q -p no:cacheprovider -m chroma_server
 
+# ARTICLES=path/to/xquad-articles/articles.jsonl fills the corpus with real text (else the seed articles only).
 bench: $(STAMP)
-	$(BIN)/citebot bench --chunks 1000,10000,100000
+	$(BIN)/citebot bench --chunks 1000,10000,100000 $(if $(ARTICLES),--articles $(ARTICLES))
 
 # 200 concurrent /ask from 50 people during a large ingest, against the fake Discord; prints figures.
 loadtest: $(STAMP)

@@ -14,7 +14,7 @@ MODEL_CODE = TORCH_STACK | {"onnxruntime", "tokenizers"}
 
 _PROBE = """
 import json, sys
-from bot.cli import main
+from cli.main import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import cli
-from retrieval.evaluation import (
+from cli.evaluation import (
     answer_contains,
     choose_withheld,
     covers,
@@ -17,9 +16,10 @@ from retrieval.evaluation import (
     mrr_at,
     normalize_answer,
     percentile,
-    strip_markers,
 )
+from cli.main import main
 from retrieval.models import Citation
+from retrieval.verify import strip_markers
 
 # The benchmark data lies in shared/, beside the repository (as in CI's checkout).
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "xquad-articles"
@@ -92,7 +92,7 @@ def test_eval_command_prints_metrics_for_a_tiny_corpus(
     (tmp_path / "a.jsonl").write_text("\n".join(articles) + "\n", encoding="utf-8")
     (tmp_path / "q.jsonl").write_text("\n".join(questions) + "\n", encoding="utf-8")
     args = ["eval", "--articles", str(tmp_path / "a.jsonl"), "--questions", str(tmp_path / "q.jsonl")]
-    assert cli.main([*args, "--split", "dev", "--withhold", "1", "--json"]) == 0
+    assert main([*args, "--split", "dev", "--withhold", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= {"questions", "hit@1", "hit@3", "hit@5", "mrr@10", "answer_accuracy", "abstention"}
     assert report["questions"] + report["abstention"]["withheld_questions"] == len(questions)

@@ -20,7 +20,7 @@ QUERIES = [
     "How fast is Kim's train?",
     "armored train Russia summit",
     "Why does Kim Jong Un travel by train?",
-    "lobsters wine",
+    "Peskov Kremlin spokesman",
     "Vladivostok Putin",
     "the the train train",  # repeated terms count twice, as in bm25s
     "zebra stripes",  # no term in the vocabulary

@@ -1,6 +1,6 @@
 """Run `citebot eval` for the shipped answerer and the baselines, on dev and test, in one go.
 
-Usage: .venv/bin/python tools/quality_table.py [--articles PATH] [--questions PATH] [--splits dev,test]
+Usage: .venv/bin/python -m tools.quality_table --articles PATH --questions PATH [--splits dev,test]
 
 Prints a Markdown table (the one in docs/quality.md and the README) and the withhold-8 rows.
 Every row is a separate `citebot eval` process on the same corpus, chunking and model.
@@ -15,9 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "eval" / "xquad-articles"
-CITEBOT = [sys.executable, "-m", "bot.cli"]
+CITEBOT = [sys.executable, "-m", "cli"]
 
 # Floors small enough that every answer passes the abstention gate, lexical-only gate included.
 NO_GATE = {
@@ -43,7 +41,6 @@ def evaluate(articles: Path, questions: Path, split: str, args: list[str], env: 
     out = subprocess.run(  # noqa: S603 - our own CLI, arguments built here
         [*command, "--split", split, "--json", *args],
         env={**os.environ, **env},
-        cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
@@ -51,12 +48,13 @@ def evaluate(articles: Path, questions: Path, split: str, args: list[str], env: 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Print the quality table: every system on every split, then the withhold-8 rows."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=Path, default=DATA / "articles.jsonl")
-    parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
+    parser.add_argument("--articles", type=Path, required=True, help="xquad-articles articles.jsonl")
+    parser.add_argument("--questions", type=Path, required=True, help="xquad-articles questions.jsonl")
     parser.add_argument("--splits", default="dev,test")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print("| system | split | hit@1 | hit@3 | hit@5 | MRR@10 | answer acc. | answered | p50 ms |")
     print("|---|---|---|---|---|---|---|---|---|")
     for split in args.splits.split(","):

@@ -9,8 +9,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from config.settings import LLMSettings, Settings
+from retrieval.embedding import MemoEmbedder
 from retrieval.llm import LLMAnswerer
-from tests.bot.harness import MemoEmbedder, World, embed_of, running_world
+from tests.bot.harness import World, embed_of, running_world
 from tests.fakediscord import InteractionHandle
 
 KIM_QUESTION = "How fast is Kim's train?"
@@ -25,7 +26,7 @@ def _llm(model: MemoEmbedder, reply: str) -> LLMAnswerer:
 async def supported(quiet_settings: Settings, model: MemoEmbedder) -> AsyncIterator[World]:
     reply = (
         "The armored train travels at about 60 km/h [1]. "
-        "The journey to the Russian border covers roughly 1,180 kilometers [1]."
+        "The 1,200 km trip between Pyongyang and Vladivostok takes about 20 hours [1]."
     )
     async with running_world(quiet_settings, model, llm=_llm(model, reply)) as world:
         yield world

@@ -8,21 +8,25 @@ import re
 import string
 import sys
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.errors import InvalidInput
+from retrieval.adding import article_id_for
+from retrieval.errors import CitebotError, InvalidInput
 from retrieval.models import Answer, Citation, SourceDocument
-from retrieval.service import article_id_for
+from retrieval.verify import strip_markers
 
 if TYPE_CHECKING:
+    import argparse
+
+    from config.settings import Settings
     from retrieval.service import CitebotService
 
 RANK_DEPTH = 10  # passages asked for when measuring hit@k and MRR@10
 WITHHOLD_SEED = 20240601
-_MARKER = re.compile(r"\s*\[\d+\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = frozenset(string.punctuation)
 
@@ -115,13 +119,11 @@ class EvalReport:
 # -- metrics ----------------------------------------------------------------------------
 def normalize_answer(text: str) -> str:
     """Normalise text the SQuAD way: lower case, no punctuation or articles, folded spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    # Curly quotes and dashes count as punctuation too: real text is full of them.
+    text = "".join(
+        ch for ch in text.lower() if ch not in _PUNCT and not unicodedata.category(ch).startswith("P")
+    )
     return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def strip_markers(answer: str) -> str:
-    """Remove the [n] citation markers from an answer."""
-    return _MARKER.sub("", answer).strip()
 
 
 def answer_contains(answer: str, golds: Iterable[str]) -> bool:
@@ -297,3 +299,22 @@ def run(
         for q in tqdm(questions, desc="asking", unit="q", file=sys.stderr, disable=not progress or None)
     ]
     return summarise(results), results
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate on a question set, in a fresh temporary knowledge base."""
+    import tempfile
+
+    from retrieval.compose import build_service, scratch_settings
+
+    if args.llm and settings.llm.provider == "none":
+        raise CitebotError("--llm needs CITEBOT_LLM__PROVIDER (openai or ollama) and CITEBOT_LLM__MODEL")
+    articles = load_articles(args.articles)
+    questions = load_questions(args.questions, args.split)
+    search = {"mode": args.retrieval} if args.retrieval else {}
+    with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
+        local = scratch_settings(settings, Path(tmp), "eval", llm=args.llm, search=search)
+        with build_service(local) as service:
+            report, _ = run(service, articles, questions, args.withhold)
+    print(json.dumps(report.to_json()) if args.json else report.table())
+    return 0

@@ -1,6 +1,6 @@
 """`citebot bench` figures about start-up and the embedder: cold ask, imports, ONNX against torch.
 
-The workers here run in their own processes like the others in retrieval/bench.py.
+The workers here run in their own processes like the others in cli/benchwork.py.
 """
 
 from __future__ import annotations
@@ -132,31 +132,6 @@ def chunk_texts(docs: list[SourceDocument], settings: Settings) -> list[str]:
         for d in docs
         for ch in chunk_text(d.text, c.size, c.overlap)
     ]
-
-
-def work_encode(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Compare encode settings on the same chunk texts, in interleaved rounds: chunks/s each."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    from retrieval.benchcorpus import load_sources, make_corpus
-    from retrieval.embedding import resolve_model
-
-    articles = Path(spec["articles"]) if spec.get("articles") else None
-    docs = [d for d, _ in make_corpus(load_sources(articles), spec["chunks"], settings)]
-    texts = chunk_texts(docs, settings)
-    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
-    variants = [(int(b), int(t)) for b, t in spec["variants"]]  # (batch size, torch threads)
-    seconds = dict.fromkeys(variants, 0.0)
-    model.encode(texts[:16])
-    for r in range(spec.get("rounds", 3)):
-        for batch, threads in variants if r % 2 == 0 else variants[::-1]:
-            torch.set_num_threads(threads)
-            t0 = time.perf_counter()
-            model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
-            seconds[batch, threads] += time.perf_counter() - t0
-    rounds = spec.get("rounds", 3)
-    return {f"batch={b} threads={t}": len(texts) * rounds / s for (b, t), s in seconds.items()}
 
 
 class _TimedEmbedder:

@@ -1,4 +1,4 @@
-"""Open Chroma's embedded store holding a bounded number of vector indexes in memory.
+"""Open the Chroma client: a server, or the embedded store with a bounded index cache.
 
 Chroma keeps every collection's HNSW index it has touched in memory, up to a fifth of the
 process's open-file limit (`RustBindingsAPI.hnsw_cache_size`; 4,000 indexes at a limit of
@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from retrieval.errors import StoreError
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +46,39 @@ def persistent_client(path: Path, settings: Any, indexes: int) -> Any:
         return chromadb.PersistentClient(path=str(path), settings=settings)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def open_client(settings: Settings) -> Any:
+    """Return a client for the configured Chroma server, or for the embedded store in the data dir."""
+    from chromadb.config import Settings as ChromaClientSettings
+
+    chroma_settings = ChromaClientSettings(anonymized_telemetry=False, allow_reset=False)
+    url = settings.chroma.url
+    if url:
+        return _http_client(url, chroma_settings)
+    path = settings.data_dir / "chroma"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # Two collections per open knowledge base; Chroma would keep thousands of indexes.
+        return persistent_client(path, chroma_settings, 2 * settings.open_kbs + 8)
+    except Exception as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+
+
+def _http_client(url: str, chroma_settings: Any) -> Any:
+    from urllib.parse import urlsplit
+
+    import chromadb
+
+    parts = urlsplit(url)
+    try:
+        client = chromadb.HttpClient(
+            host=parts.hostname or "localhost",
+            port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=chroma_settings,
+        )
+        client.heartbeat()
+    except Exception as exc:
+        raise StoreError(f"cannot reach the Chroma server at {url} (CITEBOT_CHROMA__URL): {exc}") from exc
+    return client

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cli.evaluation import percentile
 from retrieval.embedding import Embedder
 
 if TYPE_CHECKING:
@@ -64,15 +65,13 @@ def server_docs(i: int, seeds: list[SourceDocument], pool: list[SourceDocument])
 
 def build_servers(service: CitebotService, n: int, articles: Path | None) -> dict[str, Any]:
     """Add the seed and 5 articles to each of n knowledge bases; return timings."""
-    from retrieval.benchcorpus import load_sources
+    from cli.benchcorpus import load_sources
+    from retrieval.adding import load_seeds
     from retrieval.models import SourceDocument
-    from retrieval.service import load_seeds
 
     seeds = load_seeds(service.settings)
-    pool = [
-        SourceDocument(text=text, title=title, source="bench") for title, text in load_sources(articles)[1:]
-    ]
-    pool = pool or seeds
+    extra = load_sources(articles, service.settings)[len(seeds) :]
+    pool = [SourceDocument(text=text, title=title, source="bench") for title, text in extra] or seeds
     service.embedder = MemoEmbedder(service.embedder)
     t0 = time.perf_counter()
     for i in range(n):
@@ -135,14 +134,9 @@ def ask_servers(service: CitebotService, n: int, questions: list[str], rounds: i
         "warm_p50_ms": statistics.median(warm),
         "cold_p50_ms": statistics.median(cold) if cold else None,
         "cold_over_warm": statistics.median(cold) / statistics.median(warm) if cold else None,
-        "steady_p50_ms": _pct(steady, 50),
-        "steady_p95_ms": _pct(steady, 95),
+        "steady_p50_ms": percentile(steady, 50),
+        "steady_p95_ms": percentile(steady, 95),
     }
-
-
-def _pct(values: list[float], pct: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def servers_lines(report: dict[str, Any]) -> list[str]:
@@ -166,22 +160,22 @@ def servers_lines(report: dict[str, Any]) -> list[str]:
 
 def work_servers(spec: dict[str, Any]) -> dict[str, Any]:
     """Build the servers' knowledge bases, or (phase "ask") open them in a fresh process and ask."""
-    from retrieval import bench
-    from retrieval.benchcorpus import load_questions
+    from cli import benchwork
+    from cli.benchcorpus import timed_questions
 
-    settings: Settings = bench._settings(spec["data_dir"], spec.get("export_dir"))
+    settings: Settings = benchwork.settings_for(spec)
     if spec.get("open_kbs"):
         settings = settings.model_copy(update={"open_kbs": spec["open_kbs"]})
-    service = bench._service(settings)
+    service = benchwork.service_for(settings)
     articles = Path(spec["articles"]) if spec.get("articles") else None
     if spec["phase"] == "build":
         built = build_servers(service, spec["servers"], articles)
         return {
             **built,
-            "disk_mb": bench._disk_mb(Path(spec["data_dir"])),
-            "peak_rss_mb": bench._peak_rss_mb(),
+            "disk_mb": benchwork.disk_mb(Path(spec["data_dir"])),
+            "peak_rss_mb": benchwork.peak_rss_mb(),
         }
-    questions = load_questions(articles, 50)
+    questions = timed_questions(articles, 50)
     return ask_servers(service, spec["servers"], questions, spec.get("rounds", 30))
 
 
