@@ -1,18 +1,16 @@
-"""Open the Chroma client: a server, or the embedded store with a bounded index cache.
+"""Open the Chroma client: a `chroma run` server, or the embedded store in the data directory.
 
-Chroma keeps every collection's HNSW index it has touched in memory, up to a fifth of the
-process's open-file limit (`RustBindingsAPI.hnsw_cache_size`; 4,000 indexes at a limit of
-20,000): about 2.8 MB per small collection, so a bot in 1,000 servers (2,000 collections)
-grew past 3.5 GB. With the cache bounded, 1,000 collections of 50 vectors held a process at
-345 MB (docs/performance.md). An index dropped from the cache is read from disk when next
-queried. Chroma takes the bound only from that limit, and accepts no API class of ours, so
-the soft limit is lowered while the client starts, then restored.
+Memory per knowledge base: Chroma keeps every collection's HNSW index it has touched in memory,
+up to a fifth of the process's open-file limit (4,000 indexes at a limit of 20,000), about
+2.8 MB per small collection. Bounding that cache (through the open-file limit, the only knob
+Chroma 1.5 reads) held 1,000 small collections at 345 MB, but an index evicted before Chroma
+had written it to disk (under `hnsw:sync_threshold`, 1,000 records by default) then failed to
+load: "Error creating hnsw segment reader: Nothing found on disk". So the cache is left alone;
+see docs/performance.md.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import StoreError
@@ -20,36 +18,10 @@ from retrieval.errors import StoreError
 if TYPE_CHECKING:
     from config.settings import Settings
 
-log = logging.getLogger(__name__)
-
-_FILES_PER_INDEX = 5  # Chroma's own divisor: 4 data files and 1 metadata file per index
-_SPARE_FILES = 256
-
-
-def persistent_client(path: Path, settings: Any, indexes: int) -> Any:
-    """Return a PersistentClient at path that caches at most `indexes` HNSW indexes (about)."""
-    import chromadb
-
-    try:
-        import resource
-    except ImportError:  # not on POSIX: Chroma's default
-        return chromadb.PersistentClient(path=str(path), settings=settings)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    bound = _FILES_PER_INDEX * max(1, indexes)
-    fds = Path("/proc/self/fd")
-    in_use = sum(1 for _ in fds.iterdir()) if fds.is_dir() else 0
-    if (soft != resource.RLIM_INFINITY and bound >= soft) or in_use + _SPARE_FILES > bound:
-        log.debug("chroma index cache left at its default (%s files open, limit %s)", in_use, soft)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (bound, hard))
-    try:
-        return chromadb.PersistentClient(path=str(path), settings=settings)
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
 
 def open_client(settings: Settings) -> Any:
     """Return a client for the configured Chroma server, or for the embedded store in the data dir."""
+    import chromadb
     from chromadb.config import Settings as ChromaClientSettings
 
     chroma_settings = ChromaClientSettings(anonymized_telemetry=False, allow_reset=False)
@@ -59,8 +31,7 @@ def open_client(settings: Settings) -> Any:
     path = settings.data_dir / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        # Two collections per open knowledge base; Chroma would keep thousands of indexes.
-        return persistent_client(path, chroma_settings, 2 * settings.open_kbs + 8)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
         raise StoreError(f"cannot open the store at {path}: {exc}") from exc
 

@@ -91,13 +91,3 @@ def test_a_reopened_knowledge_base_sees_what_was_added_while_it_was_closed(
     answer = service.ask(QUESTIONS["bees"], kb="one")
     assert [c.title for c in answer.citations][:1] == ["bees"]
     assert {a.title for a in service.list_articles("one")} == {"zebras", "bees"}
-
-
-def test_chroma_caches_about_two_indexes_per_open_knowledge_base(tmp_path: Path) -> None:
-    import resource
-
-    before = resource.getrlimit(resource.RLIMIT_NOFILE)
-    settings = load_settings(data_dir=tmp_path / "data", open_kbs=500, chroma={"url": None})
-    store = ChromaStore.from_settings(settings)
-    assert store._client._server.hnsw_cache_size == 2 * 500 + 8
-    assert resource.getrlimit(resource.RLIMIT_NOFILE) == before  # the open-file limit is restored
