@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from retrieval.adding import add_documents, load_seeds
 from retrieval.answer import Gate, extract_answer
 from retrieval.asking import Query, Retrieval
 from retrieval.errors import InvalidInput, NotFound
+from retrieval.kbcache import OpenCache
 from retrieval.models import AddResult, Answer, ArticleInfo, Citation, SourceDocument
 from retrieval.search import KnowledgeBase
 from retrieval.store import ChromaStore, validate_kb_name
@@ -47,20 +47,19 @@ class CitebotService:
         self.store = store
         self._fetcher = fetcher
         self.llm = llm
-        self._kbs: dict[str, KnowledgeBase] = {}
-        self._kbs_lock = threading.Lock()
+        self._kbs: OpenCache[KnowledgeBase] = OpenCache(settings.open_kbs)
 
     # -- knowledge bases ------------------------------------------------------------
     def kb(self, name: str | None = None) -> KnowledgeBase:
         """Return the knowledge base called name (the default one if None), in sync with the store."""
         name = validate_kb_name(self.settings.kb if name is None else name)
-        with self._kbs_lock:
-            kb = self._kbs.get(name)
-            if kb is None:
-                kb = KnowledgeBase(self.store.knowledge_base(name, self.embedder.name), self.index_dir(name))
-                self._kbs[name] = kb
+        kb = self._kbs.get(name, self._open_kb)
         kb.sync()
         return kb
+
+    def _open_kb(self, name: str) -> KnowledgeBase:
+        store = self.store.knowledge_base(name, self.embedder.name)
+        return KnowledgeBase(store, self.index_dir(name), self._kbs.write_lock(name))
 
     def index_dir(self, name: str) -> Path:
         """Return where the BM25 index of a knowledge base is cached (per store location)."""
