@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval", choices=("bm25", "dense", "hybrid"), help="override search.mode")
     p.add_argument("--withhold", type=int, default=0, metavar="N", help="leave N articles out (seeded)")
     p.add_argument("--llm", action="store_true", help="answer with the configured LLM (CITEBOT_LLM__*)")
+    p.add_argument(
+        "--unanswerable", type=Path, help="unanswerable.jsonl: questions that should abstain (squad2-dev)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_eval)
 
@@ -244,10 +247,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import bm25s  # noqa: F401 - it sets its own logger to DEBUG on import: quiet it before ingesting
 
     from retrieval import evaluation
+    from retrieval.unanswerable import load_unanswerable
 
     logging.getLogger("bm25s").setLevel(max(logging.WARNING, logging.getLogger().level))
     articles = evaluation.load_articles(args.articles)
     questions = evaluation.load_questions(args.questions, args.split)
+    unanswerable = load_unanswerable(args.unanswerable, args.split) if args.unanswerable else []
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
         search = settings.search.model_copy(update={"mode": args.retrieval or settings.search.mode})
         chroma = settings.chroma.model_copy(update={"url": None})  # always a fresh embedded store
@@ -257,7 +262,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         local = settings.model_copy(
             update={"data_dir": Path(tmp), "kb": "eval", "search": search, "chroma": chroma, "llm": llm}
         )
-        report, _ = evaluation.run(build_service(local), articles, questions, args.withhold)
+        report, _ = evaluation.run(
+            build_service(local), articles, questions, args.withhold, unanswerable=unanswerable
+        )
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from retrieval.answer import ANSWER_DEPTH, Gate, extract_answer
+from retrieval.answerability import AnswerabilityCheck, label_for, load_head
 from retrieval.chunking import chunk_text
 from retrieval.errors import InvalidInput, NotFound
 from retrieval.models import AddResult, Answer, ArticleInfo, Citation, Passage, SourceDocument
@@ -64,6 +65,7 @@ class CitebotService:
         self._fetcher = fetcher
         self.llm = llm
         self._kbs: dict[str, KnowledgeBase] = {}
+        self._answerability: AnswerabilityCheck | None = None
         self._kbs_lock = threading.Lock()
 
     # -- knowledge bases ------------------------------------------------------------
@@ -263,8 +265,11 @@ class CitebotService:
             max_sentences=a.max_sentences,
             gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
             second_ratio=a.second_sentence_ratio,
+            judge=self.answerability() if vector is not None else None,
+            min_confidence=a.min_confidence,
         )
         text, abstained, cites, answered_by = got.answer, got.abstained, got.citations, "extractive"
+        confidence = None if abstained else got.confidence
         t4 = time.perf_counter()
         llm_ms: float | None = None
         if self.llm is not None and use_llm and passages:
@@ -286,6 +291,7 @@ class CitebotService:
             else:
                 text, abstained, answered_by = result.text, False, result.model
                 cites = citations(top, result.verdict)
+                confidence = None  # the check judged the extractive sentence, not the model's answer
             llm_ms = (time.perf_counter() - t4) * 1000
         t5 = time.perf_counter()
         timings = {
@@ -304,7 +310,26 @@ class CitebotService:
             f"{passages[0].dense:.3f}" if passages and passages[0].dense is not None else "-",
             abstained,
         )
-        return Answer(question, text, abstained, cites, timings, len(base.articles), answered_by=answered_by)
+        return Answer(
+            question,
+            text,
+            abstained,
+            cites,
+            timings,
+            len(base.articles),
+            answered_by=answered_by,
+            confidence=confidence,
+            label=label_for(confidence, a.sure_confidence),
+        )
+
+    def answerability(self) -> AnswerabilityCheck | None:
+        """Return the answerability check (loaded once), or None when it is off or cannot run."""
+        if not self.settings.answer.answerability or not self.embedder.reads_pairs:
+            return None
+        with self._kbs_lock:
+            if self._answerability is None:
+                self._answerability = AnswerabilityCheck(load_head(), self.embedder)
+            return self._answerability
 
     def _stream_llm(
         self,

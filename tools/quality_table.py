@@ -1,8 +1,10 @@
 """Run `citebot eval` for the shipped answerer and the baselines, on dev and test, in one go.
 
 Usage: .venv/bin/python tools/quality_table.py [--articles PATH] [--questions PATH] [--splits dev,test]
+       .venv/bin/python tools/quality_table.py --squad2 [--splits dev,test]
 
 Prints a Markdown table (the one in docs/quality.md and the README) and the withhold-8 rows.
+With --squad2 it prints the squad2-dev table instead: answerable and unanswerable questions.
 Every row is a separate `citebot eval` process on the same corpus, chunking and model.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "eval" / "xquad-articles"
+SQUAD2 = ROOT.parent / "shared" / "eval" / "squad2-dev"
 CITEBOT = [sys.executable, "-m", "bot.cli"]
 
 # Floors small enough that every answer passes the abstention gate, lexical-only gate included.
@@ -25,6 +28,7 @@ NO_GATE = {
     "CITEBOT_ANSWER__MIN_OVERLAP": "0.001",
     "CITEBOT_ANSWER__MIN_COVERAGE": "0.001",
     "CITEBOT_ANSWER__MIN_SENTENCE_COSINE": "0.001",
+    "CITEBOT_ANSWER__ANSWERABILITY": "false",
 }
 RRF = {"CITEBOT_SEARCH__FUSION": "rrf", "CITEBOT_SEARCH__BM25_WEIGHT": "1.0"}
 # name, extra arguments, environment overrides
@@ -32,6 +36,17 @@ SYSTEMS: list[tuple[str, list[str], dict[str, str]]] = [
     ("**citebot (shipped)**", [], {}),
     ("citebot, no abstention gate", [], NO_GATE),
     ("citebot, one sentence only", [], {"CITEBOT_ANSWER__SECOND_SENTENCE_RATIO": "0"}),
+    ("BM25 only, no gate", ["--retrieval", "bm25"], NO_GATE),
+    ("dense only, no gate", ["--retrieval", "dense"], NO_GATE),
+    ("hybrid RRF (k=60, weights 1/1), no gate", [], {**RRF, **NO_GATE}),
+]
+SQUAD2_SYSTEMS: list[tuple[str, list[str], dict[str, str]]] = [
+    ("**citebot (shipped)**", [], {}),
+    (
+        "citebot without the answerability check (the previous release)",
+        [],
+        {"CITEBOT_ANSWER__ANSWERABILITY": "false"},
+    ),
     ("BM25 only, no gate", ["--retrieval", "bm25"], NO_GATE),
     ("dense only, no gate", ["--retrieval", "dense"], NO_GATE),
     ("hybrid RRF (k=60, weights 1/1), no gate", [], {**RRF, **NO_GATE}),
@@ -51,12 +66,33 @@ def evaluate(articles: Path, questions: Path, split: str, args: list[str], env: 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def squad2_table(splits: list[str]) -> None:
+    """Print the squad2-dev table: answerable questions, and how often unanswerable ones abstain."""
+    print(
+        "| system | split | hit@1 | answer acc. | answered | unanswerable abstained | plausible span | p50 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    extra = ["--unanswerable", str(SQUAD2 / "unanswerable.jsonl")]
+    for split in splits:
+        for name, args, env in SQUAD2_SYSTEMS:
+            r = evaluate(SQUAD2 / "articles.jsonl", SQUAD2 / "questions.jsonl", split, [*args, *extra], env)
+            u = r["abstention"]["unanswerable"]
+            cells = [r["hit@1"], r["answer_accuracy"], r["abstention"]["answered_on_kept"]]
+            cells += [u["abstained"], u["answered_with_plausible_span"]]
+            row = " | ".join(f"{v:.3f}" for v in cells)
+            print(f"| {name} | {split} | {row} | {r['latency_ms']['p50']:.1f} |", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=Path, default=DATA / "articles.jsonl")
     parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
     parser.add_argument("--splits", default="dev,test")
+    parser.add_argument("--squad2", action="store_true", help="the squad2-dev table instead")
     args = parser.parse_args()
+    if args.squad2:
+        squad2_table(args.splits.split(","))
+        return 0
     print("| system | split | hit@1 | hit@3 | hit@5 | MRR@10 | answer acc. | answered | p50 ms |")
     print("|---|---|---|---|---|---|---|---|---|")
     for split in args.splits.split(","):

@@ -1,0 +1,199 @@
+"""Train the answerability head (retrieval/data/answerability.safetensors) on dev splits only.
+
+Usage: .venv/bin/python tools/train_answerability.py [--out PATH] [--cache PATH]
+(or `make answerability`). Deterministic: fixed seeds, one torch thread pool size.
+
+Data (CC BY-SA 4.0, see docs/quality.md): the dev questions of ../shared/eval/squad2-dev
+(answerable and unanswerable, over its 4 dev articles) and of ../shared/eval/xquad-articles
+(each asked with its article present, and again from a knowledge base without it). Every
+question is asked the way citebot asks it; the first CANDIDATES sentences of the ranking are
+read together with the question by the packaged all-MiniLM-L6-v2 (frozen), and the head learns
+whether each one contains a gold answer. It prints the out-of-fold figures (folds by article)
+that docs/quality.md quotes, fits Platt scaling on the out-of-fold logits, trains on all of dev
+and writes the weights with their sha256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pickle
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from answerability_head import TorchHead, fit_platt, predict, train  # noqa: E402
+from calibrate_answers import MemoEmbedder, retrieve  # noqa: E402
+
+from config.loader import load_settings  # noqa: E402
+from retrieval import answer as ans  # noqa: E402
+from retrieval import answerability as ab  # noqa: E402
+from retrieval import evaluation as ev  # noqa: E402
+from retrieval.embedding import SentenceTransformerEmbedder  # noqa: E402
+from retrieval.models import Passage  # noqa: E402
+from retrieval.service import CitebotService  # noqa: E402
+from retrieval.store import ChromaStore  # noqa: E402
+from retrieval.unanswerable import load_unanswerable  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+SQUAD, XQUAD = EVAL / "squad2-dev", EVAL / "xquad-articles"
+FOLDS = 4
+SEED = 13
+
+
+def rows_for(
+    embedder: Any,
+    question: str,
+    pool: list[Passage],
+    vector: np.ndarray,
+    vectors: dict,
+    *,
+    golds: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Return one training row per candidate sentence: its states, lexical features and label."""
+    ranked = ans.rank_sentences(question, pool, vector, vectors)
+    _, found = ab.candidates_from(ranked, pool)
+    if not found:
+        return []
+    found = ab._with_cues(question, found)
+    states = embedder.inner.pair_states(question, [c.context for c in found])
+    dense = max((p.dense or 0.0 for p in pool), default=0.0)
+    lexical = ab.lexical_features(question, found, dense, ans.coverage(question, pool))
+    out = []
+    for c, s, f in zip(found, states, lexical, strict=True):
+        rows = ab.content_rows(s) or list(range(len(s.question)))
+        label = bool(golds) and ev.answer_contains(c.text, golds)
+        out.append(
+            {"q": s.question[rows].astype(np.float16), "c": s.context.astype(np.float16), "f": f, "y": label}
+        )
+    return out
+
+
+def squad_rows(embedder: MemoEmbedder, limit: int = 0) -> list[dict[str, Any]]:
+    """Ask every squad2-dev dev question over a knowledge base of its dev articles."""
+    settings = load_settings()
+    split = {r["id"]: r["split"] for r in ev.read_jsonl(SQUAD / "articles.jsonl")}
+    articles = [a for a in ev.load_articles(SQUAD / "articles.jsonl") if split[a.id] == "dev"]
+    asked = [
+        (q.question, q.answers, q.article_id, "answerable")
+        for q in ev.load_questions(SQUAD / "questions.jsonl", "dev")
+    ]
+    asked += [
+        (u.question, (), u.article_id, "unanswerable")
+        for u in load_unanswerable(SQUAD / "unanswerable.jsonl", "dev")
+    ]
+    if limit:
+        asked = asked[: limit // 2] + asked[-limit // 2 :]
+    out = []
+    with tempfile.TemporaryDirectory(prefix="citebot-answerability-") as tmp:
+        local = _local(settings, Path(tmp))
+        service = CitebotService(local, embedder, ChromaStore.from_settings(local))  # type: ignore[arg-type]
+        ev.ingest(service, articles, progress=False)
+        kb = service.kb()
+        for n, (question, golds, article, kind) in enumerate(asked):
+            vector = embedder.encode([question])[0]
+            pool = kb.search(question, vector, local.search, ans.ANSWER_DEPTH)
+            vectors = kb.store.sentence_vectors([p.chunk_id for p in pool])
+            for row in rows_for(embedder, question, pool, vector, vectors, golds=golds):
+                out.append(row | {"question": n, "article": article, "kind": kind})
+    return out
+
+
+def xquad_rows(embedder: MemoEmbedder) -> list[dict[str, Any]]:
+    """Ask every xquad-articles dev question with its article present, and left out (first candidate)."""
+    out = []
+    for n, c in enumerate(retrieve(XQUAD / "articles.jsonl", XQUAD / "questions.jsonl")):
+        q = c.question
+        for row in rows_for(embedder, q.question, c.present, c.vector, c.present_vectors, golds=q.answers):
+            out.append(row | {"question": 100_000 + n, "article": q.article_id, "kind": "answerable"})
+        for row in rows_for(embedder, q.question, c.left_out, c.vector, c.left_out_vectors, golds=())[:1]:
+            out.append(row | {"question": 200_000 + n, "article": q.article_id, "kind": "left out"})
+    return out
+
+
+def _local(settings: Any, tmp: Path) -> Any:
+    return settings.model_copy(
+        update={
+            "data_dir": tmp,
+            "kb": "answerability",
+            "chroma": settings.chroma.model_copy(update={"url": None}),
+            "llm": settings.llm.model_copy(update={"provider": "none"}),
+        }
+    )
+
+
+def folds_of(rows: list[dict[str, Any]]) -> np.ndarray:
+    """Assign every row a fold by its article: each squad2 dev article is one fold."""
+    squad = sorted({r["article"] for r in rows if str(r["article"]).startswith("sq2")})
+    others = sorted({r["article"] for r in rows} - set(squad))
+    random.Random(SEED).shuffle(others)
+    fold = {a: i % FOLDS for i, a in enumerate(squad)} | {a: i % FOLDS for i, a in enumerate(others)}
+    return np.array([fold[r["article"]] for r in rows])
+
+
+def report(rows: list[dict[str, Any]], probability: np.ndarray) -> None:
+    """Print, per threshold, what choosing each question's most probable sentence would do."""
+    best: dict[int, int] = {}
+    for i, r in enumerate(rows):
+        if r["question"] not in best or probability[i] > probability[best[r["question"]]]:
+            best[r["question"]] = i
+    for source, prefix in (("squad2-dev", "sq2"), ("xquad-articles", "")):
+        chosen = [i for i in best.values() if str(rows[i]["article"]).startswith(prefix)]
+        if not prefix:
+            chosen = [i for i in chosen if not str(rows[i]["article"]).startswith("sq2")]
+        yes = [i for i in chosen if rows[i]["kind"] == "answerable"]
+        no = [i for i in chosen if rows[i]["kind"] != "answerable"]
+        print(f"{source} dev, out of fold: {len(yes)} answerable, {len(no)} unanswerable or left out")
+        print("threshold  answered  right  abstained_on_unanswerable")
+        for t in np.arange(0.05, 0.65, 0.05):
+            answered = np.mean([probability[i] >= t for i in yes])
+            right = np.mean([probability[i] >= t and rows[i]["y"] for i in yes])
+            abstained = np.mean([probability[i] < t for i in no]) if no else float("nan")
+            print(f"{t:9.2f}  {answered:8.3f}  {right:5.3f}  {abstained:25.3f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ab.weights_path())
+    parser.add_argument("--cache", type=Path, help="keep the encoded rows here and reuse them")
+    parser.add_argument("--smoke", type=int, default=0, help="only this many squad2 questions (a quick check)")
+    args = parser.parse_args()
+    import torch
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(2)
+    if args.cache and args.cache.exists():
+        rows = pickle.loads(args.cache.read_bytes())  # noqa: S301 - the cache this tool wrote
+    else:
+        embedder = MemoEmbedder(SentenceTransformerEmbedder(load_settings().embedding))
+        rows = squad_rows(embedder, args.smoke) + (xquad_rows(embedder) if not args.smoke else [])
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(rows))
+    fold = folds_of(rows)
+    logits = np.zeros(len(rows))
+    for k in range(FOLDS):
+        model, scale = train([r for r, f in zip(rows, fold, strict=True) if f != k], SEED)
+        held = [i for i in range(len(rows)) if fold[i] == k]
+        logits[held] = predict(model, scale, [rows[i] for i in held])
+    a, b = fit_platt(logits, np.array([r["y"] for r in rows], dtype=float))
+    report(rows, 1 / (1 + np.exp(-(a * logits + b))))
+    model, scale = train(rows, SEED)
+    from safetensors.numpy import save_file
+
+    platt = {"platt_a": np.array([a], dtype=np.float32), "platt_b": np.array([b], dtype=np.float32)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_file(TorchHead.export(model, scale) | platt, str(args.out))  # same bytes for the same arrays
+    print(f"wrote {args.out} sha256 {hashlib.sha256(args.out.read_bytes()).hexdigest()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
