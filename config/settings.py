@@ -118,13 +118,13 @@ class AnswerSettings(BaseModel):
         "one most likely to answer it (the answerability check; needs the default embedding model).",
     )
     min_confidence: float = Field(
-        0.3,
+        0.1,
         ge=0.0,
         le=1.0,
         description="Abstain when the answerability check gives the answer a lower probability.",
     )
     sure_confidence: float = Field(
-        0.6,
+        0.5,
         ge=0.0,
         le=1.0,
         description='Answers below this probability are marked "not sure" (servers may hide them).',

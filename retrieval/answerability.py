@@ -28,11 +28,11 @@ from retrieval.text import STOPWORDS, terms, words
 if TYPE_CHECKING:
     from retrieval.answer import _Sentence
     from retrieval.embedding import Embedder, PairStates
-    from retrieval.models import Passage
+    from retrieval.models import Answer, Passage
 
 WEIGHTS_FILE = "answerability.safetensors"
 # sha256 of the shipped weights; tools/train_answerability.py prints it for a new build.
-WEIGHTS_SHA256 = ""
+WEIGHTS_SHA256 = "65de671a17aa236f2a0d26ba00b92edce35db0b091b8f8f61f9ef7e21e32ee62"
 CANDIDATES = 3  # sentences read with the question, in the ranker's order
 _NEGATION = frozenset(
     [
@@ -287,3 +287,12 @@ def label_for(confidence: float | None, sure: float) -> Literal["sure", "unsure"
     if confidence is None:
         return None
     return "sure" if confidence >= sure else "unsure"
+
+
+def withhold_unsure(answer: Answer) -> Answer:
+    """Return the answer, or an abstention in its place when it is marked unsure ("only sure answers")."""
+    from retrieval.answer import NOT_FOUND
+
+    if answer.label != "unsure":
+        return answer
+    return replace(answer, answer=NOT_FOUND, abstained=True, citations=(), label=None)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from retrieval.embedding import Embedder
 
 # Calibrated on squad2-dev dev (tools/calibrate_relation.py): see docs/llm.md.
-RELATION_THRESHOLD = 0.0
+RELATION_THRESHOLD = 0.25
 
 
 def unsupported_words(

@@ -104,3 +104,14 @@ def test_labels_follow_the_sure_threshold() -> None:
     assert ab.label_for(0.6, 0.6) == "sure"
     assert ab.label_for(0.59, 0.6) == "unsure"
     assert ab.label_for(None, 0.6) is None
+
+
+def test_only_sure_answers_turns_an_unsure_answer_into_an_abstention() -> None:
+    from retrieval.models import Answer, Citation
+
+    cite = Citation(1, "a", "T", None, "text", 0, 4, 1.0)
+    unsure = Answer("q?", "An answer. [1]", False, (cite,), confidence=0.4, label="unsure")
+    held = ab.withhold_unsure(unsure)
+    assert held.abstained and not held.citations and held.label is None
+    sure = Answer("q?", "An answer. [1]", False, (cite,), confidence=0.9, label="sure")
+    assert ab.withhold_unsure(sure) is sure

@@ -10,9 +10,9 @@ from torch import nn
 
 TAU = 0.1
 HIDDEN = 48
-EPOCHS = 6
-BATCH = 64
-LEARNING_RATE = 3e-3
+EPOCHS = 8
+BATCH = 256
+LEARNING_RATE = 1e-2
 WEIGHT_DECAY = 1e-3
 
 

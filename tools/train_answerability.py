@@ -139,12 +139,13 @@ def folds_of(rows: list[dict[str, Any]]) -> np.ndarray:
     return np.array([fold[r["article"]] for r in rows])
 
 
-def report(rows: list[dict[str, Any]], probability: np.ndarray) -> None:
-    """Print, per threshold, what choosing each question's most probable sentence would do."""
+def report(rows: list[dict[str, Any]], probability: np.ndarray, *, rerank: bool) -> None:
+    """Print, per threshold, what judging each question's first (or most probable) sentence would do."""
     best: dict[int, int] = {}
     for i, r in enumerate(rows):
-        if r["question"] not in best or probability[i] > probability[best[r["question"]]]:
+        if r["question"] not in best or (rerank and probability[i] > probability[best[r["question"]]]):
             best[r["question"]] = i
+    print("the most probable of the candidates" if rerank else "the ranker's first sentence")
     for source, prefix in (("squad2-dev", "sq2"), ("xquad-articles", "")):
         chosen = [i for i in best.values() if str(rows[i]["article"]).startswith(prefix)]
         if not prefix:
@@ -164,12 +165,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ab.weights_path())
     parser.add_argument("--cache", type=Path, help="keep the encoded rows here and reuse them")
-    parser.add_argument("--smoke", type=int, default=0, help="only this many squad2 questions (a quick check)")
+    parser.add_argument(
+        "--smoke", type=int, default=0, help="only this many squad2 questions (a quick check)"
+    )
     args = parser.parse_args()
     import torch
 
     torch.manual_seed(SEED)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # tiny ops: a second thread only waits for the first on a busy machine
     if args.cache and args.cache.exists():
         rows = pickle.loads(args.cache.read_bytes())  # noqa: S301 - the cache this tool wrote
     else:
@@ -184,7 +187,10 @@ def main() -> int:
         held = [i for i in range(len(rows)) if fold[i] == k]
         logits[held] = predict(model, scale, [rows[i] for i in held])
     a, b = fit_platt(logits, np.array([r["y"] for r in rows], dtype=float))
-    report(rows, 1 / (1 + np.exp(-(a * logits + b))))
+    for rerank in (False, True):
+        report(rows, 1 / (1 + np.exp(-(a * logits + b))), rerank=rerank)
+    if args.cache:
+        np.save(args.cache.with_suffix(".oof.npy"), a * logits + b)
     model, scale = train(rows, SEED)
     from safetensors.numpy import save_file
 
