@@ -11,6 +11,7 @@ import pytest
 from retrieval import answerability as ab
 from retrieval.embedding import PairStates
 from retrieval.errors import CitebotError
+from retrieval.service import CitebotService
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 NORMANS = (
@@ -115,3 +116,26 @@ def test_only_sure_answers_turns_an_unsure_answer_into_an_abstention() -> None:
     assert held.abstained and not held.citations and held.label is None
     sure = Answer("q?", "An answer. [1]", False, (cite,), confidence=0.9, label="sure")
     assert ab.withhold_unsure(sure) is sure
+
+
+@pytest.mark.model
+def test_the_service_is_less_sure_of_a_trap_question_than_of_the_one_the_article_answers(
+    real_service: CitebotService,
+) -> None:
+    from retrieval.models import SourceDocument
+
+    real_service.add_document(SourceDocument(NORMANS, "Normans", "test"))
+    answered = real_service.ask("When did the identity of the Normans emerge?")
+    assert not answered.abstained and "first half of the 10th century" in answered.answer
+    assert answered.confidence is not None and answered.label in ("sure", "unsure")
+    trap = real_service.ask("When did the Frankish identity emerge?")
+    assert trap.abstained or (trap.confidence or 0.0) < answered.confidence
+
+
+def test_sure_confidence_below_min_confidence_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from config.settings import AnswerSettings
+
+    with pytest.raises(ValidationError, match="sure_confidence"):
+        AnswerSettings(min_confidence=0.5, sure_confidence=0.4)
