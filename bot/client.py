@@ -144,11 +144,15 @@ class CitebotBot(commands.Bot):
         while len(self.thread_questions) > keep:
             self.thread_questions.popitem(last=False)
 
-    def cooldown(self, action: str, guild_id: int, user_id: int) -> None:
-        """Apply a server's cooldown for an action to a user (raises RateLimited)."""
-        override = getattr(self.configs.peek(guild_id), f"{action}_cooldown")
+    def cooldown(self, action: str, guild_id: int, user_id: int, via: str | None = None) -> None:
+        """Apply a server's cooldown for an action to a user (raises RateLimited naming `via`)."""
+        override = getattr(self.configs.peek(guild_id), f"{action}_cooldown", None)
         default = getattr(self.settings.discord, f"{action}_cooldown")
-        self.cooldowns.hit(action, guild_id, user_id, default if override is None else override)
+        period = default if override is None else override
+        if action == "follow_up":  # its own allowance, never longer than the server's /ask one
+            ask = self.configs.peek(guild_id).ask_cooldown
+            period = min(period, self.settings.discord.ask_cooldown if ask is None else ask)
+        self.cooldowns.hit(action, guild_id, user_id, period, via)
 
     async def ensure_guild(self, guild_id: int) -> str:
         """Return a server's knowledge base, seeding it the first time it is seen."""

@@ -170,6 +170,9 @@ class DiscordSettings(BaseModel):
     seed_new_guilds: bool = Field(True, description="Give each new server the shipped seed articles.")
     ask_cooldown: float = Field(5.0, ge=0, le=3600, description="Seconds between /ask per user.")
     add_cooldown: float = Field(30.0, ge=0, le=86400, description="Seconds between /add per user.")
+    follow_up_cooldown: float = Field(
+        1.0, ge=0, le=3600, description="Seconds between follow-ups per user in citebot's own threads."
+    )
     shard_count: int | None = Field(
         None, ge=1, le=100_000, description="Total shards, when running one process per shard."
     )

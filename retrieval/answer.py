@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.answertype import STRONG, asked_type, cue
 from retrieval.models import Citation, Passage
-from retrieval.text import sentence_spans, terms
+from retrieval.text import is_heading, sentence_spans, terms
 
 NOT_FOUND = "I couldn't find that in the articles."
-
-_NUMBER = re.compile(r"\d")
-_SPEED = re.compile(
-    r"\d[\d,.]*\s*(?:km/h|kph|mph|km per hour|kilomet\w+ (?:an|per) hour|miles (?:an|per) hour|knots)", re.I
-)
-_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_MONTH = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|century|decade)\b"
-)
-_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
 
 @dataclass(frozen=True)
@@ -36,6 +25,8 @@ class _Sentence:
     score: float
     overlap: float
     cosine: float
+    typed: bool = False  # holds the asked answer type in its own form (a speed, a distance...)
+    context: float = 0.0  # share of question terms in the sentences beside it
 
 
 @dataclass(frozen=True)
@@ -52,25 +43,6 @@ class Extracted:
 # Given the question, the ranked sentences and the passages, the answerability check returns
 # which sentence to show (an index into the ranking) and the probability that it answers.
 Judge = Callable[[str, Sequence["_Sentence"], Sequence[Passage]], tuple[int, float] | None]
-
-
-def _cue(question: str, sentence: str) -> float:
-    """Score how well a sentence holds the kind of fact the question asks for."""
-    q = question.lower()
-    if re.search(r"\bhow (fast|quick|quickly)\b|\bspeed\b", q):
-        # A speed with its unit is the answer type itself, a far surer sign than a bare number.
-        return 2.0 if _SPEED.search(sentence) else 0.0
-    if re.search(
-        r"\bhow (many|much|long|far|old|tall|big|large|high|often)\b|\bwhat (percentage|number)\b", q
-    ):
-        return 1.0 if _NUMBER.search(sentence) else 0.0
-    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b", q):
-        return 1.0 if (_YEAR.search(sentence) or _MONTH.search(sentence)) else 0.0
-    if re.search(r"\bwho\b|\bwhose\b|\bwhom\b", q):
-        return 1.0 if _PROPER.search(sentence) else 0.0
-    if re.search(r"\bwhere\b", q):
-        return 1.0 if re.search(r"\b(in|at|from|to|near)\s+[A-Z]", sentence) else 0.0
-    return 0.0
 
 
 def coverage(question: str, passages: Sequence[Passage]) -> float:
@@ -151,11 +123,16 @@ def features(
     passages: Sequence[Passage],
     question_vector: np.ndarray | None = None,
     sentence_vectors: Mapping[str, np.ndarray] | None = None,
+    type_from: str | None = None,
 ) -> list[tuple[int, int, int, str, dict[str, float]]]:
-    """Return (passage index, start, end, text, features) for every sentence of the passages."""
+    """Return (passage index, start, end, text, features) for every sentence of the passages.
+
+    The answer type is read from type_from when given (a follow-up's own words), else from the question.
+    """
     q_list = terms(question)
     q_terms = set(q_list)
     q_bigrams = _bigrams(q_list)
+    asked = asked_type(type_from or question)
     raw: list[tuple[int, int, int, str, list[str]]] = []
     cosine: list[float] = []
     for p_index, passage in enumerate(passages):
@@ -182,7 +159,7 @@ def features(
             "overlap": share[i],
             "prev": share[i - 1] if same_prev else 0.0,
             "next": share[i + 1] if same_next else 0.0,
-            "cue": _cue(question, text),
+            "cue": cue(question, text, asked),
             "rank0": float(p_index == 0),
             "rank1": float(p_index == 1),
             "pscore": passages[p_index].score / top_score,
@@ -202,12 +179,21 @@ def rank_sentences(
     passages: Sequence[Passage],
     question_vector: np.ndarray | None = None,
     sentence_vectors: Mapping[str, np.ndarray] | None = None,
+    type_from: str | None = None,
 ) -> list[_Sentence]:
     """Return the sentences of the passages, best answer first."""
     out = []
-    for p_index, start, end, text, f in features(question, passages, question_vector, sentence_vectors):
+    found = features(question, passages, question_vector, sentence_vectors, type_from)
+    for p_index, start, end, text, f in found:
+        if is_heading(text):
+            continue  # a heading or caption is context for the next sentence, never the answer
         score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
-        out.append(_Sentence(p_index, start, end, text, score, f["overlap"], f["cosine"]))
+        typed = f["cue"] >= STRONG
+        out.append(
+            _Sentence(
+                p_index, start, end, text, score, f["overlap"], f["cosine"], typed, max(f["prev"], f["next"])
+            )
+        )
     return sorted(out, key=lambda s: s.score, reverse=True)
 
 
@@ -235,6 +221,18 @@ class Gate:
         if not dense:
             return lexical >= 0.25
         return max(dense) / self.min_dense + sentence_cosine / self.min_sentence_cosine + lexical >= 1.0
+
+
+def _support(question: str, sentence: _Sentence, pool: Sequence[Passage]) -> float:
+    """Return the lexical support of the answer sentence: its own share of question terms.
+
+    A sentence that states the asked answer type in its own form ("about 60 km/h" for "how fast")
+    may name its subject only in the sentences around it ("the convoy" for "Kim's train"); it
+    borrows half the support of its context or of its passage.
+    """
+    if sentence.overlap or not sentence.typed:
+        return sentence.overlap
+    return 0.5 * max(sentence.context, coverage(question, [pool[sentence.passage]]))
 
 
 def _with_context(ranked: Sequence[_Sentence], max_sentences: int, second_ratio: float) -> list[_Sentence]:
@@ -268,22 +266,26 @@ def extract_answer(
     gate: Gate = Gate(),  # frozen, so one shared default is safe
     second_ratio: float = 0.7,
     depth: int = ANSWER_DEPTH,
+    context: str | None = None,
     judge: Judge | None = None,
     min_confidence: float = 0.0,
 ) -> Extracted:
     """Choose answer sentences from passages, number the citations, or abstain.
 
+    A follow-up's context (the question before) adds its terms; the answer type stays the follow-up's.
     With a judge (the answerability check), its choice of sentence is shown and its probability
     must reach min_confidence as well as the gate's bar.
     """
     top = list(passages[:k])
     pool = top[: min(k, depth)]
-    sentences = rank_sentences(question, pool, question_vector, sentence_vectors)
-    overlap = sentences[0].overlap if sentences else 0.0
+    asked = question
+    question = f"{context} {question}" if context else question
+    sentences = rank_sentences(question, pool, question_vector, sentence_vectors, asked)
+    overlap = _support(question, sentences[0], pool) if sentences else 0.0
     cosine = sentences[0].cosine if sentences else 0.0
     if not overlap or not gate.supports(pool, overlap, coverage(question, pool), cosine):
         return Extracted(NOT_FOUND, True, (), overlap)
-    verdict = judge(question, sentences, pool) if judge is not None else None
+    verdict = judge(asked, sentences, pool) if judge is not None else None
     confidence = None
     if verdict is not None:
         chosen_index, confidence = verdict

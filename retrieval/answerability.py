@@ -277,9 +277,10 @@ class AnswerabilityCheck:
 
 
 def _with_cues(question: str, found: Sequence[Candidate]) -> list[Candidate]:
-    from retrieval.answer import _cue
+    """Return the candidates with their answer-type cue, as the head reads it: 1 if the type is there."""
+    from retrieval.answertype import cue
 
-    return [replace(c, cue=_cue(question, c.text)) for c in found]
+    return [replace(c, cue=min(cue(question, c.text), 1.0)) for c in found]
 
 
 def label_for(confidence: float | None, sure: float) -> Literal["sure", "unsure"] | None:

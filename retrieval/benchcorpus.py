@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from retrieval.models import SourceDocument
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_FILE = ROOT / "seeds" / "kim-jong-un-armored-train.txt"
+SEED_FILE = ROOT / "seeds" / "kim-jong-un-train-to-russia.txt"
 SEED_QUESTIONS = ["How fast is Kim's train?", "Why does Kim Jong Un travel by train?"]
 
 

@@ -8,6 +8,7 @@ import re
 import string
 import sys
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -125,7 +126,10 @@ class EvalReport:
 # -- metrics ----------------------------------------------------------------------------
 def normalize_answer(text: str) -> str:
     """Normalise text the SQuAD way: lower case, no punctuation or articles, folded spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    # Curly quotes and dashes count as punctuation too: real text is full of them.
+    text = "".join(
+        ch for ch in text.lower() if ch not in _PUNCT and not unicodedata.category(ch).startswith("P")
+    )
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 

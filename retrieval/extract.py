@@ -12,10 +12,9 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
 import pypdf
-import trafilatura
-from trafilatura.settings import Document
 
 from retrieval.errors import CitebotError, EmptyContent, TooLarge, UnsupportedContent
+from retrieval.pages import clean_title, headline, page_text
 
 log = logging.getLogger(__name__)
 
@@ -221,24 +220,12 @@ def _extract_html(
             f"{label} is {len(data):,} bytes of HTML, too big for the {max_chars:,}-character limit"
         )
     markup = _decode_html(data, charset)
-    # bare_extraction only parses the markup it is given; it never downloads anything.
-    doc = trafilatura.bare_extraction(
-        markup,
-        url=url,
-        favor_precision=True,
-        with_metadata=True,
-        include_comments=False,
-        include_images=False,
-        include_links=False,
-    )
-    if not isinstance(doc, Document):
-        doc = Document()
-    # trafilatura puts one block per line; the chunker wants blank lines between them.
-    text = normalize_text((doc.text or "").replace("\n", "\n\n"))
-    title = _clean(doc.title)
+    doc, body = page_text(markup, url)
+    text = normalize_text(body)
+    title = clean_title(_clean(doc.title), doc.sitename, headline(markup))
     if not text or not title:
         fallback = _BodyText.render(markup)
-        title = title or _clean(fallback.title)
+        title = title or clean_title(_clean(fallback.title))
     if not text:
         log.debug("trafilatura found nothing in %s; using the plain body text", label)
         text = normalize_text(fallback.text)

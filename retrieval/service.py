@@ -265,6 +265,7 @@ class CitebotService:
             max_sentences=a.max_sentences,
             gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
             second_ratio=a.second_sentence_ratio,
+            context=context,
             judge=self.answerability() if vector is not None else None,
             min_confidence=a.min_confidence,
         )

@@ -5,62 +5,41 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "mt",
-        "ft",
-        "no",
-        "vs",
-        "etc",
-        "e.g",
-        "i.e",
-        "u.s",
-        "u.k",
-        "u.n",
-        "a.m",
-        "p.m",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "gov",
-        "sen",
-        "rep",
-        "rev",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "dept",
-        "est",
-        "fig",
-        "approx",
-        "al",
-    ]
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space; a
+# blank line; or a period glued to the next sentence ("meeting.Kim": a word, then a capitalised one).
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_NEXT_WORD = re.compile(r"[\s\"'“‘(\[]*([\w]+)")
+_ROMAN = re.compile(r"[IVX]+")
+# Titles and Latin forms: the period never ends a sentence ("No." only before a number).
+_TITLES = frozenset(
+    (
+        *("mr", "mrs", "ms", "dr", "prof", "st", "mt", "ft", "no", "nos", "vs", "e.g", "i.e", "cf", "pp"),
+        *("vol", "ch", "sec", "fig", "approx", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep", "rev"),
+    )
 )
-# A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space.
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n")
+# Other abbreviations end a sentence only when a sentence-opening word follows them.
+_ABBREVIATIONS = _TITLES | frozenset(
+    (
+        *(
+            "sr",
+            "jr",
+            "etc",
+            "u.s",
+            "u.k",
+            "u.n",
+            "a.m",
+            "p.m",
+            "inc",
+            "ltd",
+            "co",
+            "corp",
+            "dept",
+            "est",
+            "al",
+        ),
+        *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+    )
+)
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 _TOKEN = re.compile(r"\w+(?:[.,']\w+)*", re.UNICODE)
 
@@ -258,7 +237,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     cursor = start
     for match in _BOUNDARY.finditer(text, start, end):
         stop = match.end()
-        if match.group(0)[0] == ".":
+        mark = match.group(0)
+        if mark[:1] == "." and not mark.startswith(".."):
             word = _WORD_BEFORE.search(text, cursor, stop)
             if word and _is_abbreviation(word.group(1), text, stop, end):
                 continue
@@ -269,12 +249,26 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _is_abbreviation(word: str, text: str, stop: int, end: int) -> bool:
-    """Tell whether the period ending `word` belongs to an abbreviation or initial."""
-    bare = word.rstrip(".").lower()
-    if bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()):
-        nxt = text[stop:end].lstrip()[:1]
-        # "U.S. The" still ends a sentence when a capital follows a known country form.
-        return not (bare in {"u.s", "u.k", "etc"} and nxt.isupper())
+    """Tell whether the period ending `word` belongs to an abbreviation, initial or model name.
+
+    Titles ("Dr.", "St.", "e.g.") never end a sentence. Other abbreviations, initials and short
+    all-capital names ("U.S.", "Inc.", "J.", "ID.") end one only when the next word is one that
+    opens sentences ("The", "He", "In"), not a name ("President", "Buzz", "Tolkien").
+    """
+    bare = word.rstrip(".")
+    lower = bare.lower()
+    following = _NEXT_WORD.match(text, stop, end)
+    nxt = following.group(1) if following else ""
+    if lower in _TITLES:
+        return lower != "no" or nxt[:1].isdigit()
+    acronym = bare.isupper() and bare.isalpha() and len(bare) <= 3 and not _ROMAN.fullmatch(bare)
+    if lower in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()) or acronym:
+        # Another initial follows ("J. A. Hobson", "U. S. Secretary"): "A" or "T" is no opener here.
+        initial = (
+            following is not None and len(nxt) == 1 and text[following.end() : following.end() + 1] == "."
+        )
+        opener = nxt[:1].isupper() and nxt.lower() in STOPWORDS and not initial
+        return not opener and not (acronym and not nxt[:1].isalpha())
     return False
 
 
@@ -303,3 +297,44 @@ def terms(text: str) -> list[str]:
     """Return stemmed content terms of text (stop words dropped) for lexical matching."""
     stem = _stemmer().stemWord  # type: ignore[attr-defined]
     return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+# Verb forms that short statements use without a telling ending (-ed, -ing, -s).
+_AUXILIARIES = frozenset(
+    (
+        *("is", "are", "was", "were", "be", "been", "am", "has", "have", "had", "do", "does", "did"),
+        *("will", "would", "can", "could", "may", "might", "must", "shall", "should", "said", "says"),
+        *("say", "got", "made", "went", "came", "took", "gave", "met", "left", "told", "began", "became"),
+        *("saw", "won", "ran", "put", "set", "let", "led", "held", "kept", "built", "fell", "felt"),
+        *("found", "grew", "knew", "lost", "paid", "sent", "spent", "stood", "thought", "wrote"),
+        *("bought", "brought"),
+    )
+)
+_HEADING_WORDS = 10
+_VERBLESS_WORDS = 6
+
+
+def is_heading(sentence: str) -> bool:
+    """Tell whether a sentence reads as a heading or caption rather than a statement.
+
+    A short line without a verb ("The Rukban camp", "Russian President Vladimir Putin.") or
+    without closing punctuation ("train travel") says nothing on its own.
+    """
+    tokens = sentence.split()
+    if not tokens or len(tokens) > _HEADING_WORDS:
+        return False
+    core = sentence.rstrip().rstrip("\"'”’)]")
+    if not core or core[-1] not in ".!?…:;,":
+        return True
+    content = [w for w in words(sentence) if w not in STOPWORDS and w.isalpha()]
+    if content and all(w[:1].isupper() for w in _TOKEN.findall(sentence) if w.lower() in content):
+        return True  # a title-case caption: "Russian President Vladimir Putin."
+    short = len(tokens) <= _VERBLESS_WORDS
+    return short and not any(w in _AUXILIARIES or _looks_like_verb(w) for w in words(sentence))
+
+
+def _looks_like_verb(word: str) -> bool:
+    """Tell whether a lower-case word has a verb's inflection (-ed, -ing, or a third-person -s)."""
+    if len(word) <= 3 or not word.isalpha():
+        return False
+    return word.endswith(("ed", "ing")) or (word.endswith("s") and not word.endswith(("ss", "us", "is")))

@@ -20,7 +20,7 @@ from tests.fakes import HashEmbedder
 
 pytest_plugins = ["tests.conftest_netguard"]
 
-SEED_TEXT = (Path(__file__).parent.parent / "seeds" / "kim-jong-un-armored-train.txt").read_text(
+SEED_TEXT = (Path(__file__).parent.parent / "seeds" / "kim-jong-un-train-to-russia.txt").read_text(
     encoding="utf-8"
 )
 

@@ -29,7 +29,10 @@ def test_a_word_is_unsupported_when_its_best_alignment_is_below_the_threshold(
     claim = "Rollo refused to swear fealty to King Charles III."
     assert unsupported_words(claim, PASSAGE, real_embedder, threshold=1.01) == ["refused"]
     assert unsupported_words(claim, PASSAGE, real_embedder, threshold=-1.01) == []
-    assert unsupported_words("Rollo agreed to swear fealty to King Charles III.", PASSAGE, real_embedder, 1.01) == []
+    assert (
+        unsupported_words("Rollo agreed to swear fealty to King Charles III.", PASSAGE, real_embedder, 1.01)
+        == []
+    )
 
 
 def test_an_embedder_that_cannot_read_pairs_drops_nothing() -> None:

@@ -1,4 +1,4 @@
-"""The seed article's question set, answered with the real packaged model."""
+"""The seed question set, asked of the shipped article and of the user's own document."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from retrieval.store import ChromaStore
 
 pytestmark = pytest.mark.model
 
+ROOT = Path(__file__).resolve().parent.parent
+# The user's article as they gave it (an AFP report); CI has ../shared next to the repository.
+REAL_SEED = ROOT.parent / "shared" / "seeds" / "000_9bb85a162a50f120.txt"
 QUESTIONS = [
     json.loads(line)
     for line in Path(__file__)
@@ -26,21 +29,31 @@ QUESTIONS = [
 ]
 ANSWERABLE = [q for q in QUESTIONS if not q.get("abstain")]
 UNANSWERABLE = [q for q in QUESTIONS if q.get("abstain")]
-ACCURACY_FLOOR = 0.85  # measured 27/30 = 0.90: see docs/quality.md
+# Measured 51/53 = 0.962 on the shipped article and 46/53 = 0.868 on the user's document (see
+# docs/quality.md, "Real text"). The goal is 0.95 on both; the user's document is not there yet.
+ACCURACY_FLOOR = {"shipped": 0.95, "real": 0.85}
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CitebotService]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("seed-data"), kb="seedtest")
-    embedder = SentenceTransformerEmbedder(settings.embedding)
-    embedder.load()
-    svc = CitebotService(settings, embedder, ChromaStore.from_settings(settings))
-    svc.seed()
+@pytest.fixture(scope="module", params=["shipped", "real"])
+def service(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    real_embedder: SentenceTransformerEmbedder,
+) -> Iterator[CitebotService]:
+    """A knowledge base holding the shipped article (auto-seeded) or only the user's document."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("seed-data"), kb=f"seedtest-{request.param}")
+    svc = CitebotService(settings, real_embedder, ChromaStore.from_settings(settings))
+    if request.param == "shipped":
+        svc.seed()
+    else:
+        if not REAL_SEED.is_file():
+            pytest.fail(f"the user's seed document is missing: {REAL_SEED}")
+        svc.add_source(str(REAL_SEED))
     yield svc
 
 
 def test_the_set_is_big_enough() -> None:
-    assert len(ANSWERABLE) >= 25
+    assert len(ANSWERABLE) >= 40
     assert all(q["answers"] for q in ANSWERABLE)
 
 
@@ -51,17 +64,15 @@ def test_speed_question_cites_the_60_kmh_sentence(service: CitebotService) -> No
     assert "[1]" in got.answer
 
 
-def test_mona_lisa_abstains(service: CitebotService) -> None:
-    assert service.ask("Who painted the Mona Lisa?").abstained
-
-
 def test_accuracy_on_answerable_questions_is_above_the_floor(service: CitebotService) -> None:
     answers = [service.ask(q["question"]) for q in ANSWERABLE]
-    right = [
-        not a.abstained and answer_contains(a.answer, q["answers"])
+    missed = [
+        (q["question"], a.answer)
         for a, q in zip(answers, ANSWERABLE, strict=True)
+        if a.abstained or not answer_contains(a.answer, q["answers"])
     ]
-    assert sum(right) / len(right) >= ACCURACY_FLOOR
+    text = service.settings.kb.removeprefix("seedtest-")
+    assert 1 - len(missed) / len(ANSWERABLE) >= ACCURACY_FLOOR[text], missed
 
 
 @pytest.mark.parametrize("question", [q["question"] for q in UNANSWERABLE])

@@ -79,7 +79,10 @@ class Mentions(commands.Cog):
         self, message: discord.Message, guild_id: int, question: str, in_our_thread: bool, mentioned: bool
     ) -> None:
         bot = self.bot
-        bot.cooldown("ask", guild_id, message.author.id)
+        if in_our_thread:
+            bot.cooldown("follow_up", guild_id, message.author.id)
+        else:
+            bot.cooldown("ask", guild_id, message.author.id, via="mention" if mentioned else "channel")
         question = bot.service.service.validate_question(question)  # refuse before opening a thread
         channel: discord.abc.Messageable = message.channel
         context = None

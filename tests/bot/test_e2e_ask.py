@@ -15,7 +15,7 @@ from tests.fakediscord import Message
 
 pytestmark = pytest.mark.model
 
-SEED_TITLE = "Kim Jong Un's armored train rolls into Russia for summit with Putin"
+SEED_TITLE = "Kim Jong Un rides his armored train into Russia for talks with Putin"
 BLURPLE = 0x5865F2
 ANSWER_ID = r"[0-9a-f]{12}"
 
@@ -192,7 +192,7 @@ async def test_a_second_ask_within_the_cooldown_is_refused_privately(
 
 
 async def test_a_500_character_question_stays_within_every_limit(world: World) -> None:
-    question = ("How fast does the heavily armored olive-green train travel " * 9)[:499] + "?"
+    question = ("How fast does the heavily armored green and gold train travel " * 9)[:499] + "?"
 
     handle = await world.ask(question)
 

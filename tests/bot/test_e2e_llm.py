@@ -25,7 +25,7 @@ def _llm(model: MemoEmbedder, reply: str) -> LLMAnswerer:
 async def supported(quiet_settings: Settings, model: MemoEmbedder) -> AsyncIterator[World]:
     reply = (
         "The armored train travels at about 60 km/h [1]. "
-        "The journey to the Russian border covers roughly 1,180 kilometers [1]."
+        "The 1,200 km trip between Pyongyang and Vladivostok takes about 20 hours [1]."
     )
     async with running_world(quiet_settings, model, llm=_llm(model, reply)) as world:
         yield world

@@ -51,7 +51,7 @@ async def test_follow_up_in_the_thread_needs_no_mention_and_uses_the_question_be
 
     embed = embed_of(follow_up)
     assert embed["title"] == "and how long is the trip from Pyongyang?"
-    assert "1,180" in embed["description"]
+    assert "20 hours" in embed["description"]
     record = await answer_record(world, follow_up)
     assert record["context"] == KIM_QUESTION
     world.fake.assert_no_violations()

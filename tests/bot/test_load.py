@@ -22,8 +22,8 @@ TOPICS = [
     "carriages",
     "summit",
     "Putin",
-    "lobsters",
-    "wines",
+    "locomotive",
+    "cosmodrome",
     "border",
     "Vladivostok",
 ]
