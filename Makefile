@@ -35,8 +35,9 @@ test: lint
 test-server: $(STAMP)
 	HF_HUB_OFFLINE=1 tools/with-chroma-server $(BIN)/python -m pytest -q -p no:cacheprovider -m chroma_server
 
+# ARTICLES=path/to/xquad-articles/articles.jsonl fills the corpus with real text (else the seed articles only).
 bench: $(STAMP)
-	$(BIN)/citebot bench --chunks 1000,10000,100000
+	$(BIN)/citebot bench --chunks 1000,10000,100000 $(if $(ARTICLES),--articles $(ARTICLES))
 
 # 200 concurrent /ask from 50 people during a large ingest, against the fake Discord; prints figures.
 loadtest: $(STAMP)
@@ -44,8 +45,9 @@ loadtest: $(STAMP)
 
 # Rebuild retrieval/data/answerability.safetensors from the dev splits (minutes; see docs/quality.md).
 # The shipped file is checked against retrieval/answerability.py WEIGHTS_SHA256.
+EVAL ?= ../shared/eval
 answerability: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python tools/train_answerability.py
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tools.train_answerability --squad2 $(EVAL)/squad2-dev --xquad $(EVAL)/xquad-articles
 
 serve: $(STAMP)
 	$(BIN)/citebot serve

@@ -59,7 +59,7 @@ def _service_once(settings: Settings) -> Callable[[], CitebotService]:
 
     def factory() -> CitebotService:
         if not built:
-            from retrieval.cli import build_service
+            from retrieval.compose import build_service
 
             built.append(build_service(settings))
         return built[0]

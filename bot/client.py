@@ -7,7 +7,7 @@ import logging
 import pkgutil
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -19,11 +19,9 @@ from bot.tree import CitebotTree
 if TYPE_CHECKING:
     from config.settings import Settings
     from retrieval.aio import AsyncCitebot
-    from retrieval.records import RecordStore
     from retrieval.service import CitebotService
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def make_intents(message_content: bool) -> discord.Intents:
@@ -47,8 +45,6 @@ class CitebotBot(commands.Bot):
         message_content: bool | None = None,
         **options: Any,
     ) -> None:
-        # citebot never joins voice: spare operators discord.py's warnings about voice libraries.
-        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         content = settings.discord.message_content if message_content is None else message_content
         if settings.discord.shard_count is not None:
             options.setdefault("shard_count", settings.discord.shard_count)
@@ -64,8 +60,8 @@ class CitebotBot(commands.Bot):
         self.settings = settings
         self.reads_message_content = content
         self._service_factory = service_factory
-        self.api: AsyncCitebot | None = None
-        self._records: tuple[GuildConfigs, RecordStore, RecordStore] | None = None
+        self._service: AsyncCitebot | None = None
+        self._configs: GuildConfigs | None = None
         self.cooldowns = Cooldowns()
         # The last question asked in each of the bot's threads (bounded; the thread name is the fallback).
         self.thread_questions: OrderedDict[int, str] = OrderedDict()
@@ -74,16 +70,11 @@ class CitebotBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Build the service off the event loop (model load included), then load features."""
         if self._service_factory is not None:
-            from retrieval.aio import AsyncCitebot
-            from retrieval.records import RecordStore
+            from retrieval.compose import build_async
 
-            service = await asyncio.to_thread(self._service_factory)
-            self.api = AsyncCitebot(service, max_asks=self.settings.embedding.max_concurrent + 1)
-            self._records = (
-                GuildConfigs(RecordStore(service.store, "guilds")),
-                RecordStore(service.store, "answers"),
-                RecordStore(service.store, "feedback"),
-            )
+            factory = self._service_factory
+            self._service = await asyncio.to_thread(lambda: build_async(factory()))
+            self._configs = GuildConfigs(self._service)
         import bot.exts
 
         for module in pkgutil.iter_modules(bot.exts.__path__):
@@ -101,41 +92,30 @@ class CitebotBot(commands.Bot):
         """Give a new server its knowledge base (with the seed articles if configured)."""
         await self.ensure_guild(guild.id)
 
+    async def close(self) -> None:
+        """Disconnect, then release the service's connections and threads."""
+        await super().close()
+        if self._service is not None:
+            await self._service.close()
+
     # -- helpers for the features -------------------------------------------------------
     @property
     def service(self) -> AsyncCitebot:
         """Return the async service (only available when the bot was built to serve)."""
-        if self.api is None:
+        if self._service is None:
             raise RuntimeError("the bot was started without a service")
-        return self.api
-
-    def _parts(self) -> tuple[GuildConfigs, RecordStore, RecordStore]:
-        if self._records is None:
-            raise RuntimeError("the bot was started without a service")
-        return self._records
+        return self._service
 
     @property
     def configs(self) -> GuildConfigs:
         """Return the per-server settings."""
-        return self._parts()[0]
-
-    @property
-    def answers(self) -> RecordStore:
-        """Return the record of answers shown (for feedback and more sources)."""
-        return self._parts()[1]
-
-    @property
-    def feedback(self) -> RecordStore:
-        """Return the stored 👍/👎 feedback."""
-        return self._parts()[2]
-
-    async def call(self, func: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call (Chroma, settings) off the event loop."""
-        return await self.service.call(func, *args)
+        if self._configs is None:
+            raise RuntimeError("the bot was started without a service")
+        return self._configs
 
     async def guild_config(self, guild_id: int) -> GuildConfig:
         """Return a server's settings."""
-        return await self.call(self.configs.get, guild_id)
+        return await self.configs.get(guild_id)
 
     def remember_question(self, thread_id: int, question: str, keep: int = 10_000) -> None:
         """Remember a thread's latest question for follow-ups."""
@@ -146,12 +126,7 @@ class CitebotBot(commands.Bot):
 
     def cooldown(self, action: str, guild_id: int, user_id: int, via: str | None = None) -> None:
         """Apply a server's cooldown for an action to a user (raises RateLimited naming `via`)."""
-        override = getattr(self.configs.peek(guild_id), f"{action}_cooldown", None)
-        default = getattr(self.settings.discord, f"{action}_cooldown")
-        period = default if override is None else override
-        if action == "follow_up":  # its own allowance, never longer than the server's /ask one
-            ask = self.configs.peek(guild_id).ask_cooldown
-            period = min(period, self.settings.discord.ask_cooldown if ask is None else ask)
+        period = self.configs.peek(guild_id).cooldown(action, self.settings.discord)
         self.cooldowns.hit(action, guild_id, user_id, period, via)
 
     async def ensure_guild(self, guild_id: int) -> str:
@@ -162,9 +137,9 @@ class CitebotBot(commands.Bot):
             return kb
         lock = self._guild_locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
-            config = await self.call(self.configs.get, guild_id)
+            config = await self.configs.get(guild_id)
             if not config.seeded:
-                await self.call(self.service.service.seed, kb)
-                await self.call(self.configs.mark_seeded, guild_id)
+                await self.service.seed(kb)
+                await self.configs.mark_seeded(guild_id)
                 log.info("seeded the knowledge base of server %s", guild_id)
         return kb

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from retrieval.records import RecordStore
+if TYPE_CHECKING:
+    from config.settings import DiscordSettings
+    from retrieval.aio import AsyncCitebot
 
 
 def guild_id_of(interaction: discord.Interaction[Any]) -> int:
@@ -46,6 +48,14 @@ class GuildConfig:
             seeded=bool(record.get("seeded", False)),
         )
 
+    def cooldown(self, action: str, defaults: DiscordSettings) -> float:
+        """Return the seconds between uses of an action: this server's, else the configured default."""
+        own = getattr(self, f"{action}_cooldown", None)
+        period = float(getattr(defaults, f"{action}_cooldown") if own is None else own)
+        if action == "follow_up":  # its own allowance, never longer than the server's /ask one
+            period = min(period, self.cooldown("ask", defaults))
+        return period
+
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-able record of this config."""
         data = asdict(self)
@@ -54,19 +64,19 @@ class GuildConfig:
 
 
 class GuildConfigs:
-    """Read and write server settings (blocking: call through the async wrapper)."""
+    """Read and write server settings, cached for a few seconds (other shards may write)."""
 
-    def __init__(self, records: RecordStore, ttl: float = 30.0) -> None:
-        self._records = records
+    def __init__(self, service: AsyncCitebot, ttl: float = 30.0) -> None:
+        self._service = service
         self._ttl = ttl
         self._cache: dict[int, tuple[float, GuildConfig]] = {}
 
-    def get(self, guild_id: int) -> GuildConfig:
-        """Return a server's settings (cached for a few seconds; other shards may write)."""
+    async def get(self, guild_id: int) -> GuildConfig:
+        """Return a server's settings."""
         hit = self._cache.get(guild_id)
         if hit and time.monotonic() - hit[0] < self._ttl:
             return hit[1]
-        config = GuildConfig.from_record(self._records.get(str(guild_id)))
+        config = GuildConfig.from_record(await self._service.guild_record(guild_id))
         self._cache[guild_id] = (time.monotonic(), config)
         return config
 
@@ -75,15 +85,15 @@ class GuildConfigs:
         hit = self._cache.get(guild_id)
         return hit[1] if hit else GuildConfig()
 
-    def mark_seeded(self, guild_id: int) -> GuildConfig:
+    async def mark_seeded(self, guild_id: int) -> GuildConfig:
         """Record that a server received the seed articles."""
-        return self.update(guild_id, seeded=True)
+        return await self.update(guild_id, seeded=True)
 
-    def update(self, guild_id: int, **changes: Any) -> GuildConfig:
+    async def update(self, guild_id: int, **changes: Any) -> GuildConfig:
         """Change some of a server's settings and return the result."""
         self._cache.pop(guild_id, None)
-        config = replace(self.get(guild_id), **changes)
-        self._records.put(str(guild_id), config.to_record())
+        config = replace(await self.get(guild_id), **changes)
+        await self._service.save_guild_record(guild_id, config.to_record())
         self._cache[guild_id] = (time.monotonic(), config)
         return config
 

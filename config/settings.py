@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MAX_K = 20  # passages cited at most per answer (the service and the settings share this bound)
+MAX_COOLDOWN = 86_400.0  # seconds; the settings and the /citebot settings cooldown command share it
 
 
 def default_data_dir() -> Path:
@@ -72,7 +74,7 @@ class ChromaSettings(BaseModel):
 class SearchSettings(BaseModel):
     """How passages are retrieved and fused."""
 
-    k: int = Field(3, ge=1, le=20, description="Passages cited at most per answer.")
+    k: int = Field(3, ge=1, le=MAX_K, description="Passages cited at most per answer.")
     candidates: int = Field(
         30, ge=1, le=500, description="Candidates taken from each retriever before fusion."
     )
@@ -168,10 +170,13 @@ class DiscordSettings(BaseModel):
     gateway_url: str = "wss://gateway.discord.gg"
     message_content: bool = Field(True, description="Request the privileged message content intent.")
     seed_new_guilds: bool = Field(True, description="Give each new server the shipped seed articles.")
-    ask_cooldown: float = Field(5.0, ge=0, le=3600, description="Seconds between /ask per user.")
-    add_cooldown: float = Field(30.0, ge=0, le=86400, description="Seconds between /add per user.")
+    ask_cooldown: float = Field(5.0, ge=0, le=MAX_COOLDOWN, description="Seconds between /ask per user.")
+    add_cooldown: float = Field(30.0, ge=0, le=MAX_COOLDOWN, description="Seconds between /add per user.")
     follow_up_cooldown: float = Field(
-        1.0, ge=0, le=3600, description="Seconds between follow-ups per user in citebot's own threads."
+        1.0,
+        ge=0,
+        le=MAX_COOLDOWN,
+        description="Seconds between follow-ups per user in citebot's own threads.",
     )
     shard_count: int | None = Field(
         None, ge=1, le=100_000, description="Total shards, when running one process per shard."
@@ -199,6 +204,9 @@ class LLMSettings(BaseModel):
     timeout: float = Field(30.0, gt=0, le=600)
     stream_interval: float = Field(
         1.0, ge=0, le=60, description="Seconds between edits while an answer streams into Discord."
+    )
+    max_concurrent: int = Field(
+        2, ge=1, le=64, description="LLM answers written at once; extractive answers never wait for them."
     )
 
 

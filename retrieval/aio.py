@@ -1,4 +1,10 @@
-"""The one async wrapper over the sync service: worker threads and bounded encoding."""
+"""The one async front of the service: every blocking call in a worker thread, with bounded work.
+
+Separate limits keep one kind of work from starving another: query embeddings (short,
+CPU-bound), search and extraction (Python, holding the GIL: bounded so the event loop stays
+responsive), ingestion (long) and LLM answers (slow, network-bound). A slow model never holds
+up an extractive answer, and a long ingest never holds up asks.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +13,46 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.models import AddResult, Answer, ArticleInfo, SourceDocument
+from retrieval.records import AnswerRecord, FeedbackRecord, Records
 
 if TYPE_CHECKING:
+    from config.settings import Settings
+    from retrieval.models import AddResult, Answer, ArticleInfo, SourceDocument
     from retrieval.service import CitebotService
 
 T = TypeVar("T")
 
 
+async def _thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(functools.partial(func, *args, **kwargs))
+
+
 class AsyncCitebot:
-    """Run service calls in worker threads so the event loop never blocks.
+    """Everything the bot needs from the service, as coroutines that never block the loop."""
 
-    Asks and adds queue on separate semaphores, so a long ingest never holds up answers,
-    and the number of threads encoding at once stays bounded.
-    """
-
-    def __init__(self, service: CitebotService, max_asks: int = 2, max_adds: int = 1) -> None:
-        self.service = service
-        self._asks = asyncio.Semaphore(max_asks)
+    def __init__(
+        self, service: CitebotService, *, max_encodes: int = 1, max_llm: int = 2, max_adds: int = 1
+    ) -> None:
+        self._service = service
+        self._encodes = asyncio.Semaphore(max_encodes)
+        self._searches = asyncio.Semaphore(max_encodes)
+        self._llm = asyncio.Semaphore(max_llm)
         self._adds = asyncio.Semaphore(max_adds)
-        self._other = asyncio.Semaphore(max_asks + max_adds)
+        self.records = Records(service.store)
 
-    async def _run(self, gate: asyncio.Semaphore, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        async with gate:
-            return await asyncio.to_thread(functools.partial(func, *args, **kwargs))
+    @property
+    def settings(self) -> Settings:
+        """Return the settings the service runs with."""
+        return self._service.settings
+
+    @property
+    def has_llm(self) -> bool:
+        """Tell whether answers may be written by an LLM (and follow-ups rewritten by one)."""
+        return self._service.has_llm
+
+    def validate_question(self, question: str) -> str:
+        """Return the cleaned question, or raise InvalidInput (no I/O: safe on the loop)."""
+        return self._service.validate_question(question)
 
     async def ask(
         self,
@@ -39,30 +61,106 @@ class AsyncCitebot:
         k: int | None = None,
         context: str | None = None,
         on_draft: Callable[[Answer], None] | None = None,
+        *,
+        use_llm: bool = True,
     ) -> Answer:
-        """Answer a question (see CitebotService.ask; on_draft runs in the worker thread)."""
-        return await self._run(self._asks, self.service.ask, question, kb, k, context, on_draft=on_draft)
+        """Answer a question: embed under the encode limit, write with the LLM under its own.
+
+        on_draft (see CitebotService.compose) runs in a worker thread. With use_llm=False the
+        answer is extractive and never waits for the LLM.
+        """
+        service = self._service
+        async with self._searches:
+            query = await _thread(service.prepare, question, kb, k, context)
+        async with self._encodes:
+            vector = await _thread(service.embed, query)
+        async with self._searches:
+            found = await _thread(service.retrieve, query, vector)
+            answer = await _thread(service.extract, found)
+        if use_llm and service.has_llm and found.passages:
+            async with self._llm:
+                answer = await _thread(service.compose, found, answer, on_draft)
+        return service.finish(found, answer)
+
+    async def standalone_question(self, previous: str, follow_up: str) -> tuple[str, str | None]:
+        """Return (question, context) for a follow-up (see CitebotService.standalone_question)."""
+        if not self.has_llm:
+            return self._service.standalone_question(previous, follow_up)
+        async with self._llm:
+            return await _thread(self._service.standalone_question, previous, follow_up)
 
     async def add_document(self, doc: SourceDocument, kb: str, added_by: str | None) -> AddResult:
-        """Store a document (see CitebotService.add_document)."""
-        return await self._run(self._adds, self.service.add_document, doc, kb, added_by)
+        """Store a document."""
+        async with self._adds:
+            return await _thread(self._service.add_document, doc, kb, added_by)
+
+    async def add_text(self, text: str, title: str | None, kb: str, added_by: str | None) -> AddResult:
+        """Store pasted text."""
+        from retrieval import ingest
+
+        doc = await _thread(ingest.from_text, text, title, self.settings.limits)
+        return await self.add_document(doc, kb, added_by)
+
+    async def add_file(
+        self, data: bytes, filename: str, title: str | None, kb: str, added_by: str | None
+    ) -> AddResult:
+        """Extract and store an uploaded file."""
+        from retrieval import ingest
+
+        doc = await _thread(ingest.from_bytes, data, filename, title, self.settings.limits)
+        return await self.add_document(doc, kb, added_by)
 
     async def add_url(self, url: str, kb: str, added_by: str | None, title: str | None = None) -> AddResult:
         """Fetch and store a URL."""
-        return await self._run(self._adds, self.service.add_source, url, kb, title, added_by)
+        async with self._adds:
+            return await _thread(self._service.add_source, url, kb, title, added_by)
 
-    async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run any other blocking call (listing, parsing, removing) off the event loop."""
-        return await self._run(self._other, func, *args, **kwargs)
-
-    async def list_articles(self, kb: str) -> list[ArticleInfo]:
-        """List a knowledge base's articles."""
-        return await self.call(self.service.list_articles, kb)
-
-    async def remove(self, article_id: str, kb: str) -> ArticleInfo:
-        """Remove an article."""
-        return await self.call(self.service.remove, article_id, kb)
+    async def seed(self, kb: str) -> list[AddResult]:
+        """Add the shipped seed articles to a knowledge base."""
+        async with self._adds:
+            return await _thread(self._service.seed, kb)
 
     async def refresh(self, article_id: str, kb: str) -> AddResult:
         """Refresh a URL article."""
-        return await self._run(self._adds, self.service.refresh, article_id, kb)
+        async with self._adds:
+            return await _thread(self._service.refresh, article_id, kb)
+
+    async def list_articles(self, kb: str) -> list[ArticleInfo]:
+        """List a knowledge base's articles."""
+        return await _thread(self._service.list_articles, kb)
+
+    async def get_article(self, article_id: str, kb: str) -> ArticleInfo:
+        """Return one article, or raise NotFound."""
+        return await _thread(self._service.get_article, article_id, kb)
+
+    async def remove(self, article_id: str, kb: str) -> ArticleInfo:
+        """Remove an article."""
+        return await _thread(self._service.remove, article_id, kb)
+
+    async def save_answer(self, answer_id: str, record: AnswerRecord) -> None:
+        """Remember an answer shown (for its feedback and more-sources buttons)."""
+        await _thread(self.records.answers.put, answer_id, record)
+
+    async def answer(self, answer_id: str) -> AnswerRecord | None:
+        """Return a shown answer's record, or None."""
+        return await _thread(self.records.answers.get, answer_id)
+
+    async def save_feedback(self, record: FeedbackRecord) -> None:
+        """Store a vote (one per person and answer; a new vote replaces the old)."""
+        await _thread(self.records.feedback.put, record.key, record)
+
+    async def feedback(self, answer_id: str, user_id: int) -> FeedbackRecord | None:
+        """Return a person's vote on an answer, or None."""
+        return await _thread(self.records.feedback.get, FeedbackRecord.key_for(answer_id, user_id))
+
+    async def guild_record(self, guild_id: int) -> dict[str, Any] | None:
+        """Return a server's stored settings record, or None."""
+        return await _thread(self.records.guilds.get, str(guild_id))
+
+    async def save_guild_record(self, guild_id: int, record: dict[str, Any]) -> None:
+        """Store a server's settings record."""
+        await _thread(self.records.guilds.put, str(guild_id), record)
+
+    async def close(self) -> None:
+        """Release the service's connections and threads."""
+        await _thread(self._service.close)

@@ -30,6 +30,17 @@ class _Sentence:
 
 
 @dataclass(frozen=True)
+class SentenceFeatures:
+    """One sentence of the passages, where it stands, and what the ranker sees of it."""
+
+    passage: int  # index in the passages
+    start: int  # offset in the article
+    end: int
+    text: str
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Extracted:
     """The chosen answer and the citations that support it."""
 
@@ -124,8 +135,8 @@ def features(
     question_vector: np.ndarray | None = None,
     sentence_vectors: Mapping[str, np.ndarray] | None = None,
     type_from: str | None = None,
-) -> list[tuple[int, int, int, str, dict[str, float]]]:
-    """Return (passage index, start, end, text, features) for every sentence of the passages.
+) -> list[SentenceFeatures]:
+    """Return the features of every sentence of the passages, in passage order.
 
     The answer type is read from type_from when given (a follow-up's own words), else from the question.
     """
@@ -170,7 +181,7 @@ def features(
             "pronoun": float(first in _PRONOUN),
             "cosine": cosine[i],
         }
-        out.append((p_index, start, end, text, f))
+        out.append(SentenceFeatures(p_index, start, end, text, f))
     return out
 
 
@@ -183,15 +194,23 @@ def rank_sentences(
 ) -> list[_Sentence]:
     """Return the sentences of the passages, best answer first."""
     out = []
-    found = features(question, passages, question_vector, sentence_vectors, type_from)
-    for p_index, start, end, text, f in found:
-        if is_heading(text):
+    for s in features(question, passages, question_vector, sentence_vectors, type_from):
+        if is_heading(s.text):
             continue  # a heading or caption is context for the next sentence, never the answer
+        f = s.values
         score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
         typed = f["cue"] >= STRONG
         out.append(
             _Sentence(
-                p_index, start, end, text, score, f["overlap"], f["cosine"], typed, max(f["prev"], f["next"])
+                s.passage,
+                s.start,
+                s.end,
+                s.text,
+                score,
+                f["overlap"],
+                f["cosine"],
+                typed,
+                max(f["prev"], f["next"]),
             )
         )
     return sorted(out, key=lambda s: s.score, reverse=True)

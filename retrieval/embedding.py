@@ -1,4 +1,4 @@
-"""Sentence-transformers embeddings behind LangChain's Embeddings interface."""
+"""Sentence-transformers embeddings: unit vectors for passages, their sentences and queries."""
 
 from __future__ import annotations
 
@@ -23,11 +23,7 @@ _PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 class Embedder:
-    """An embedding model: unit-length float32 vectors for documents and queries.
-
-    It implements LangChain's `Embeddings` interface and is registered as one on first
-    use: importing langchain_core costs about half a second, kept off the start-up path.
-    """
+    """An embedding model: unit-length float32 vectors for documents and queries."""
 
     name: str
     dimension: int
@@ -60,13 +56,53 @@ class Embedder:
         """Return the token states of (question, context) read together, or None if unsupported."""
         return None
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed documents (LangChain interface)."""
-        return [list(map(float, row)) for row in self.encode(texts)]
 
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one query (LangChain interface)."""
-        return [float(x) for x in self.encode([text])[0]]
+class MemoEmbedder(Embedder):
+    """Another embedder, remembering texts it already encoded (for tools and tests that repeat them)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self._cache: dict[str, np.ndarray] = {}
+        self._passages: dict[tuple[str, tuple[tuple[int, int], ...]], tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def encode_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return the inner model's passage and sentence vectors, encoding only passages not seen before."""
+        keys = [(t, tuple(s)) for t, s in zip(texts, spans, strict=True)]
+        missing = [k for k in dict.fromkeys(keys) if k not in self._passages]
+        if missing:
+            vectors, pooled = self.inner.encode_passages(
+                [t for t, _ in missing], [list(s) for _, s in missing]
+            )
+            with self._lock:
+                self._passages.update(zip(missing, zip(vectors, pooled, strict=True), strict=True))
+        if not keys:
+            return self.inner.encode_passages([], [])
+        return np.stack([self._passages[k][0] for k in keys]), [self._passages[k][1] for k in keys]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Return the inner model's vectors, encoding only texts not seen before."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vectors = self.inner.encode(missing)
+            with self._lock:
+                self._cache.update(zip(missing, vectors, strict=True))
+        if not texts:
+            return self.inner.encode([])
+        return np.stack([self._cache[t] for t in texts])
+
+    @property
+    def reads_pairs(self) -> bool:  # type: ignore[override]
+        """Tell whether the inner model reads pairs for the answerability head."""
+        return self.inner.reads_pairs
+
+    def pair_states(self, question: str, contexts: list[str]) -> list[PairStates] | None:
+        """Return the inner model's pair states (not remembered: each pair is read once)."""
+        return self.inner.pair_states(question, contexts)
 
 
 def resolve_model(name: str) -> str:
@@ -106,10 +142,7 @@ class SentenceTransformerEmbedder(Embedder):
                 return
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            from langchain_core.embeddings import Embeddings
             from sentence_transformers import SentenceTransformer
-
-            Embeddings.register(Embedder)
 
             path = resolve_model(self.name)
             log.info("loading embedding model %s", self.name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,24 +38,15 @@ def is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://")) or "://" in source[:12]
 
 
-def normalise_text(text: str) -> str:
-    """Normalise pasted text the way extracted text is normalised."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [line.rstrip() for line in text.split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
-
-
 def from_text(
     text: str, title: str | None, limits: LimitSettings, source: str = "pasted text"
 ) -> SourceDocument:
-    """Make a document from pasted text."""
+    """Make a document from pasted text (normalised like extracted text)."""
+    from retrieval.extract import normalize_text
+
     if len(text) > limits.max_article_chars:
         raise TooLarge(f"the text has {len(text):,} characters; the limit is {limits.max_article_chars:,}")
-    clean = normalise_text(text)
+    clean = normalize_text(text)
     if not clean:
         raise EmptyContent("the text is empty")
     first_line = clean.split("\n", 1)[0].lstrip("# ").strip()

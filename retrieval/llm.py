@@ -8,7 +8,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from retrieval.answer import NOT_FOUND
 from retrieval.errors import CitebotError
 from retrieval.models import Citation, Passage
+from retrieval.text import sentence_spans
 from retrieval.verify import SUPPORT_THRESHOLD, Verification, fallback, verify
 
 if TYPE_CHECKING:
@@ -275,6 +276,38 @@ class LLMAnswerer:
                     yield str(value)
         finally:
             stop.set()
+
+    def answer_streaming(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        show: Callable[[str, tuple[Citation, ...], str], None],
+    ) -> LLMResult:
+        """Stream the reply, showing verified complete sentences at most once per stream_interval.
+
+        show receives the verified text so far, its citations and the model's name; the
+        returned result is the whole reply, verified.
+        """
+        t0 = time.perf_counter()
+        raw, shown, last = "", "", t0
+        try:
+            for chunk in self.stream(question, passages):
+                raw += chunk
+                now = time.perf_counter()
+                if now - last < self.settings.stream_interval:
+                    continue
+                last = now
+                spans = sentence_spans(raw)
+                complete = raw[: spans[-2][1]] if len(spans) > 1 else ""
+                if complete:
+                    partial = self.check(complete, passages)
+                    if not partial.fallback and partial.text != shown:
+                        shown = partial.text
+                        show(shown, citations(passages, partial.verdict), partial.model)
+        except LLMError as exc:
+            log.warning("llm stream: %s", exc)
+            return LLMResult("", raw, fallback(str(exc)), self.name, (time.perf_counter() - t0) * 1000)
+        return self.check(raw, passages, t0)
 
     def rewrite_follow_up(self, previous_question: str, follow_up: str) -> str:
         """Return the follow-up rewritten as a standalone question (the follow-up itself on failure)."""

@@ -1,4 +1,4 @@
-"""Small JSON records (server settings, feedback, shown answers) kept in Chroma too.
+"""Small JSON records (server settings, shown answers, feedback) kept in Chroma too.
 
 Chroma is the one source of truth, so several bot processes sharing a Chroma server
 see the same server settings and feedback.
@@ -6,14 +6,22 @@ see the same server settings and feedback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, Self, TypeVar
 
 from retrieval.errors import InvalidInput
 from retrieval.store import ChromaStore, _chroma_call
 
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+def now() -> str:
+    """Return the current UTC time as records store it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class RecordStore:
@@ -40,7 +48,88 @@ class RecordStore:
             documents=[json.dumps(value, ensure_ascii=False, sort_keys=True)],
         )
 
-    def all(self) -> dict[str, dict[str, Any]]:
-        """Return every record by key."""
-        got = _chroma_call("reading records", self._col.get, include=["documents"])
-        return {k: json.loads(d) for k, d in zip(got["ids"], got["documents"] or [], strict=False) if d}
+
+@dataclass(frozen=True)
+class Record:
+    """A record with a JSON form: its fields by name (tuples as lists)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON-able form of this record."""
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in dataclasses.fields(self)
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        """Build the record from its JSON form (unknown keys are ignored)."""
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class AnswerRecord(Record):
+    """An answer as shown, kept for its buttons (feedback, more sources)."""
+
+    guild_id: int
+    user_id: int
+    question: str
+    context: str | None
+    answer: str
+    abstained: bool
+    cited: tuple[str, ...]  # article ids, in citation order
+    shown: int  # citations shown
+    at: str = dataclasses.field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class FeedbackRecord(Record):
+    """One person's 👍 or 👎 on an answer, with what it was about."""
+
+    answer_id: str
+    vote: str  # "up" or "down"
+    user_id: int
+    guild_id: int
+    question: str
+    answer: str
+    cited: tuple[str, ...]
+    at: str = dataclasses.field(default_factory=now)
+
+    @staticmethod
+    def key_for(answer_id: str, user_id: int) -> str:
+        """Return the key of a person's vote on an answer (one vote each)."""
+        return f"{answer_id}:{user_id}"
+
+    @property
+    def key(self) -> str:
+        """Return this vote's key."""
+        return self.key_for(self.answer_id, self.user_id)
+
+
+R = TypeVar("R", bound=Record)
+
+
+class TypedStore(Generic[R]):
+    """Records of one type by key."""
+
+    def __init__(self, raw: RecordStore, kind: type[R]) -> None:
+        self._raw = raw
+        self._kind = kind
+
+    def get(self, key: str) -> R | None:
+        """Return the record stored under key, or None."""
+        data = self._raw.get(key)
+        return None if data is None else self._kind.from_json(data)
+
+    def put(self, key: str, record: R) -> None:
+        """Store a record under key, replacing any earlier one."""
+        self._raw.put(key, record.to_json())
+
+
+class Records:
+    """The bot's record stores: server settings (raw JSON), shown answers, feedback."""
+
+    def __init__(self, store: ChromaStore) -> None:
+        self.guilds = RecordStore(store, "guilds")
+        self.answers = TypedStore(RecordStore(store, "answers"), AnswerRecord)
+        self.feedback = TypedStore(RecordStore(store, "feedback"), FeedbackRecord)

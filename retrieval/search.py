@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,21 @@ import numpy as np
 
 from retrieval.lexical import LexicalIndex
 from retrieval.models import ArticleInfo, Passage
+from retrieval.vectors import unpack_vectors
 
 if TYPE_CHECKING:
     from config.settings import SearchSettings
     from retrieval.store import KBStore, StoredChunk
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """The best passages for a query, and the stored vectors of their sentences (by chunk id)."""
+
+    passages: list[Passage]
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class KnowledgeBase:
@@ -74,18 +84,20 @@ class KnowledgeBase:
             return None
         return LexicalIndex.load(self._index_dir, token)
 
-    def _fill_dense(self, scores: dict[str, float | None], ids: list[str], vector: np.ndarray) -> None:
-        """Fill in the cosine similarity of chunks the dense retriever did not return."""
-        for cid, emb in self.store.embeddings(ids).items():
+    def _fill_dense(
+        self, scores: dict[str, float | None], blobs: dict[str, str], ids: list[str], vector: np.ndarray
+    ) -> None:
+        """Fill in the cosine (and sentence vectors) of chunks the dense retriever did not return."""
+        for cid, (emb, blob) in self.store.embeddings(ids, include_sentences=True).items():
             scores[cid] = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
+            if blob is not None:
+                blobs[cid] = blob
 
     def is_live(self, chunk: StoredChunk) -> bool:
         """Tell whether a chunk belongs to the visible version of its article."""
         return self._versions.get(chunk.article_id) == chunk.version
 
-    def search(
-        self, query: str, vector: np.ndarray | None, settings: SearchSettings, k: int
-    ) -> list[Passage]:
+    def search(self, query: str, vector: np.ndarray | None, settings: SearchSettings, k: int) -> Hits:
         """Return the k best passages for a query by the configured mode."""
         n = max(settings.candidates, k)
         dense: list[StoredChunk] = []
@@ -98,36 +110,39 @@ class KnowledgeBase:
             chunks.setdefault(chunk.id, chunk)
         bm25 = {chunk.id: score for chunk, score in lexical}
         dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
+        # The sentence vectors come with the query's own results, or with the vectors filled in.
+        blobs = {c.id: c.sentences for c in dense if c.sentences is not None}
         if settings.fusion == "rrf":
             fused = _rrf(dense, [c for c, _ in lexical], settings)
         else:
             if vector is not None:
-                self._fill_dense(
-                    dense_scores, [cid for cid in chunks if dense_scores.get(cid) is None], vector
-                )
+                missing = [cid for cid in chunks if dense_scores.get(cid) is None]
+                self._fill_dense(dense_scores, blobs, missing, vector)
             fused = _score_fusion(dense_scores, bm25, settings)
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         if vector is not None:
-            self._fill_dense(dense_scores, [cid for cid in best if dense_scores.get(cid) is None], vector)
-        passages = []
-        for cid in best:
-            chunk = chunks[cid]
-            info = self.articles.get(chunk.article_id)
-            passages.append(
-                Passage(
-                    chunk_id=cid,
-                    article_id=chunk.article_id,
-                    title=info.title if info else chunk.article_id,
-                    url=info.url if info else None,
-                    text=chunk.text,
-                    start=chunk.start,
-                    end=chunk.end,
-                    score=fused[cid],
-                    dense=dense_scores.get(cid),
-                    bm25=bm25.get(cid),
-                )
-            )
-        return passages
+            missing = [cid for cid in best if dense_scores.get(cid) is None]
+            self._fill_dense(dense_scores, blobs, missing, vector)
+        passages = [
+            self._passage(chunks[cid], fused[cid], dense_scores.get(cid), bm25.get(cid)) for cid in best
+        ]
+        rows = {cid: unpack_vectors(blobs[cid]) for cid in best if cid in blobs}
+        return Hits(passages, {cid: r for cid, r in rows.items() if r is not None})
+
+    def _passage(self, chunk: StoredChunk, score: float, dense: float | None, bm25: float | None) -> Passage:
+        info = self.articles.get(chunk.article_id)
+        return Passage(
+            chunk_id=chunk.id,
+            article_id=chunk.article_id,
+            title=info.title if info else chunk.article_id,
+            url=info.url if info else None,
+            text=chunk.text,
+            start=chunk.start,
+            end=chunk.end,
+            score=score,
+            dense=dense,
+            bm25=bm25,
+        )
 
 
 def _rrf(dense: list[StoredChunk], lexical: list[StoredChunk], settings: SearchSettings) -> dict[str, float]:

@@ -7,7 +7,6 @@ in progress is never half-visible, and re-running it completes it.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import uuid
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import InvalidInput, StoreError
 from retrieval.models import ArticleInfo
+from retrieval.vectors import SENTENCE_VECTORS, pack_vectors
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,6 +51,7 @@ class StoredChunk:
     end: int
     text: str
     dense: float | None = None
+    sentences: str | None = None  # packed sentence vectors; only on chunks read with a query
 
 
 def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -65,9 +66,8 @@ def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
 class ChromaStore:
     """A Chroma client (embedded or server) holding any number of knowledge bases."""
 
-    def __init__(self, client: Any, location: str, batch_size: int = 1000) -> None:
+    def __init__(self, client: Any, batch_size: int = 1000) -> None:
         self._client = client
-        self.location = location
         self._batch = min(batch_size, int(getattr(client, "get_max_batch_size", lambda: batch_size)()))
 
     @classmethod
@@ -94,14 +94,14 @@ class ChromaStore:
                 raise StoreError(
                     f"cannot reach the Chroma server at {url} (CITEBOT_CHROMA__URL): {exc}"
                 ) from exc
-            return cls(client, url, settings.chroma.batch_size)
+            return cls(client, settings.chroma.batch_size)
         path = settings.data_dir / "chroma"
         try:
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-        return cls(client, str(path), settings.chroma.batch_size)
+        return cls(client, settings.chroma.batch_size)
 
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
@@ -224,10 +224,6 @@ class KBStore:
         docs = got.get("documents") or []
         return str(docs[0]) if docs else None
 
-    def put_chunks(self, article_id: str, version: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Write an article version's chunks (invisible until `commit_articles`)."""
-        self.put_many([(article_id, version, chunks, vectors)])
-
     def put_many(
         self,
         items: Sequence[tuple[str, str, Sequence[Chunk], np.ndarray]],
@@ -328,29 +324,25 @@ class KBStore:
             include=["metadatas", "documents", "distances"],
         )
         return [
-            _stored(cid, meta, doc, 1.0 - float(dist))
+            _stored(cid, meta, doc, 1.0 - float(dist), with_sentences=True)
             for cid, meta, doc, dist in zip(
                 got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True
             )
         ]
 
-    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Return the stored vectors of the given chunk ids."""
+    def embeddings(
+        self, ids: Sequence[str], include_sentences: bool = False
+    ) -> dict[str, tuple[np.ndarray, str | None]]:
+        """Return the stored vector of each chunk id, with its packed sentence vectors if asked."""
         if not ids:
             return {}
-        got = _chroma_call("reading vectors", self._chunks.get, ids=list(ids), include=["embeddings"])
-        return dict(zip(got["ids"], got["embeddings"], strict=True))
-
-    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Return the stored sentence vectors of the given chunk ids (chunks stored without them are left out)."""
-        if not ids:
-            return {}
-        got = _chroma_call("reading sentence vectors", self._chunks.get, ids=list(ids), include=["metadatas"])
+        include = ["embeddings", "metadatas"] if include_sentences else ["embeddings"]
+        got = _chroma_call("reading vectors", self._chunks.get, ids=list(ids), include=include)
+        metas = got.get("metadatas") if include_sentences else None
         out = {}
-        for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            blob = (meta or {}).get(SENTENCE_VECTORS)
-            if isinstance(blob, str) and (rows := unpack_vectors(blob)) is not None:
-                out[cid] = rows
+        for n, (cid, emb) in enumerate(zip(got["ids"], got["embeddings"], strict=True)):
+            blob = (metas[n] or {}).get(SENTENCE_VECTORS) if metas else None
+            out[cid] = (emb, blob if isinstance(blob, str) else None)
         return out
 
     def iter_chunks(self, page: int = 5000) -> Iterator[StoredChunk]:
@@ -375,46 +367,15 @@ class KBStore:
         return int(_chroma_call("counting chunks", self._chunks.count))
 
 
-SENTENCE_VECTORS = "sentence_vectors"
-
-
-def pack_vectors(rows: np.ndarray) -> str:
-    """Pack unit vectors as int8 with a float32 scale per row: a quarter of float32's bytes."""
-    import numpy as np
-
-    rows = np.asarray(rows, dtype=np.float32)
-    if rows.ndim != 2:
-        raise ValueError(f"expected a 2-d array of vectors, got shape {rows.shape}")
-    scale = np.abs(rows).max(axis=1, initial=0.0) / 127.0
-    safe = np.where(scale > 0, scale, 1.0)
-    quantized = np.clip(np.round(rows / safe[:, None]), -127, 127).astype(np.int8)
-    header = np.array(rows.shape, dtype="<u2").tobytes()
-    return base64.b64encode(header + scale.astype("<f4").tobytes() + quantized.tobytes()).decode("ascii")
-
-
-def unpack_vectors(blob: str) -> np.ndarray | None:
-    """Undo pack_vectors; None if the blob is malformed."""
-    import numpy as np
-
-    try:
-        raw = base64.b64decode(blob, validate=True)
-        n, dim = (int(x) for x in np.frombuffer(raw[:4], dtype="<u2"))
-        if len(raw) != 4 + 4 * n + n * dim:
-            return None
-        scale = np.frombuffer(raw[4 : 4 + 4 * n], dtype="<f4")
-        quantized = np.frombuffer(raw[4 + 4 * n :], dtype=np.int8).reshape(n, dim)
-    except (ValueError, TypeError):
-        return None
-    rows: np.ndarray = (quantized.astype(np.float32) * scale[:, None]).astype(np.float32)
-    return rows
-
-
 def chunk_id(article_id: str, version: str, index: int) -> str:
     """Return the deterministic id of one chunk of one article version."""
     return f"{article_id}:{version}:{index}"
 
 
-def _stored(cid: str, meta: dict[str, Any], doc: str, dense: float | None) -> StoredChunk:
+def _stored(
+    cid: str, meta: dict[str, Any], doc: str, dense: float | None, with_sentences: bool = False
+) -> StoredChunk:
+    blob = meta.get(SENTENCE_VECTORS) if with_sentences else None
     return StoredChunk(
         id=cid,
         article_id=str(meta["article_id"]),
@@ -423,4 +384,5 @@ def _stored(cid: str, meta: dict[str, Any], doc: str, dense: float | None) -> St
         end=int(meta["end"]),
         text=doc,
         dense=dense,
+        sentences=blob if isinstance(blob, str) else None,
     )

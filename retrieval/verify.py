@@ -240,22 +240,7 @@ def verify(
         return fallback("the model returned nothing")
     if is_abstention(answer):
         return Verification("", 0, (), 0.0, True, "the model abstained", abstained=True)
-    sentences = split_claims(answer)
-    dropped: list[Dropped] = []
-    checked: list[tuple[str, str, list[int]]] = []  # sentence, claim, cited numbers
-    for sentence in sentences:
-        cited, claim = markers(sentence), strip_markers(sentence)
-        if not any(ch.isalnum() for ch in claim):
-            continue  # a stray marker or punctuation, not a claim
-        bad = [n for n in cited if not 1 <= n <= len(passages)]
-        if not cited:
-            dropped.append(Dropped(sentence, "no citation"))
-        elif bad:
-            dropped.append(
-                Dropped(sentence, f"cites {', '.join(f'[{n}]' for n in bad)}, which does not exist")
-            )
-        else:
-            checked.append((sentence, claim, cited))
+    checked, dropped = _cited_claims(split_claims(answer), len(passages))
     total = len(checked) + len(dropped)
     texts = [p.text for p in passages]
     scores = support_scores([c for _, c, _ in checked], texts, embedder)
@@ -295,6 +280,28 @@ def verify(
     if share < min_share:
         return _fall(verdict, f"only {len(kept)} of {total} sentences are supported")
     return verdict
+
+
+def _cited_claims(
+    sentences: Sequence[str], passages: int
+) -> tuple[list[tuple[str, str, list[int]]], list[Dropped]]:
+    """Return (sentence, claim, cited numbers) for sentences citing existing passages, and the rest dropped."""
+    dropped: list[Dropped] = []
+    checked: list[tuple[str, str, list[int]]] = []
+    for sentence in sentences:
+        cited, claim = markers(sentence), strip_markers(sentence)
+        if not any(ch.isalnum() for ch in claim):
+            continue  # a stray marker or punctuation, not a claim
+        bad = [n for n in cited if not 1 <= n <= passages]
+        if not cited:
+            dropped.append(Dropped(sentence, "no citation"))
+        elif bad:
+            dropped.append(
+                Dropped(sentence, f"cites {', '.join(f'[{n}]' for n in bad)}, which does not exist")
+            )
+        else:
+            checked.append((sentence, claim, cited))
+    return checked, dropped
 
 
 def _fall(verdict: Verification, reason: str) -> Verification:

@@ -13,12 +13,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from config.loader import load_settings
 from config.settings import Settings
+from retrieval.compose import build_service
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.service import CitebotService
 from retrieval.store import ChromaStore
 from tests.fakes import HashEmbedder
 
-pytest_plugins = ["tests.conftest_netguard"]
+pytest_plugins = ["tests.conftest_netguard", "tests.fetchserver"]
 
 SEED_TEXT = (Path(__file__).parent.parent / "seeds" / "kim-jong-un-train-to-russia.txt").read_text(
     encoding="utf-8"
@@ -49,10 +50,10 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def fake_service(settings: Settings) -> Iterator[CitebotService]:
     """A service with the hashing embedder (fast, deterministic)."""
-    store = ChromaStore.from_settings(settings)
-    service = CitebotService(settings, HashEmbedder(), store)
+    service = build_service(settings, embedder=HashEmbedder())
     yield service
-    _drop_all(store)
+    service.close()
+    _drop_all(service.store)
 
 
 def _drop_all(store: ChromaStore) -> None:
@@ -72,6 +73,7 @@ def real_embedder() -> SentenceTransformerEmbedder:
 @pytest.fixture
 def real_service(settings: Settings, real_embedder: SentenceTransformerEmbedder) -> Iterator[CitebotService]:
     """A service with the real model on an isolated store."""
-    store = ChromaStore.from_settings(settings)
-    yield CitebotService(settings, real_embedder, store)
-    _drop_all(store)
+    service = build_service(settings, embedder=real_embedder)
+    yield service
+    service.close()
+    _drop_all(service.store)

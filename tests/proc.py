@@ -10,7 +10,7 @@ from collections.abc import Mapping
 def run_citebot(env: Mapping[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """Run `citebot ARGS` in a new Python process with env; never raises on a non-zero exit."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=dict(env),
         capture_output=True,
         text=True,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ from retrieval.embedding import PairStates
 from retrieval.errors import CitebotError
 from retrieval.service import CitebotService
 
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
 NORMANS = (
     "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "
     "a region in France. They were descended from Norse raiders and pirates from Denmark, Iceland "
@@ -51,11 +49,8 @@ def test_lexical_features_see_a_negation_the_sentence_does_not_have() -> None:
 
 def test_the_numpy_head_gives_the_logits_of_the_torch_head_it_was_exported_from() -> None:
     torch = pytest.importorskip("torch")
-    sys.path.insert(0, str(TOOLS))
-    try:
-        from answerability_head import TorchHead, predict
-    finally:
-        sys.path.remove(str(TOOLS))
+    from tools.answerability_head import TorchHead, predict
+
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     model = TorchHead(8, len(ab.LEXICAL), hidden=4)

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from bot.cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.model
 

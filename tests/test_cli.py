@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from cli.main import main
 from tests.proc import run_citebot
 
 pytestmark = pytest.mark.model

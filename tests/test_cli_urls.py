@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.cli import main
+from cli.main import main
 from tests.localweb import LocalWeb, Page, article_html, local_web
 
 pytestmark = pytest.mark.model

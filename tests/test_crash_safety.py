@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.compose import build_service
 from retrieval.models import SourceDocument
 from retrieval.service import CitebotService
 from tests.proc import run_citebot
@@ -44,7 +45,7 @@ def test_kill_9_during_ingest_leaves_no_partial_article_and_re_adding_completes_
         "CITEBOT_CHUNK__OVERLAP": "0",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "-vv", "add", str(article)],
+        [sys.executable, "-m", "cli", "-vv", "add", str(article)],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -114,7 +115,6 @@ def test_concurrent_adds_to_one_knowledge_base_lose_and_duplicate_nothing(
 
 
 def test_a_restart_keeps_every_article(fake_service: CitebotService) -> None:
-    from retrieval.store import ChromaStore
     from tests.fakes import HashEmbedder
 
     for i in range(5):
@@ -122,7 +122,5 @@ def test_a_restart_keeps_every_article(fake_service: CitebotService) -> None:
             SourceDocument(text=f"Fact {i}: " + _big_article(3 + i), title=f"T{i}", source="t")
         )
     before = {(a.id, a.chunks, a.content_hash) for a in fake_service.list_articles()}
-    reopened = CitebotService(
-        fake_service.settings, HashEmbedder(), ChromaStore.from_settings(fake_service.settings)
-    )
+    reopened = build_service(fake_service.settings, embedder=HashEmbedder())
     assert {(a.id, a.chunks, a.content_hash) for a in reopened.list_articles()} == before

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import cli
-from retrieval.evaluation import (
+from cli.evaluation import (
     answer_contains,
     choose_withheld,
     covers,
@@ -17,9 +16,10 @@ from retrieval.evaluation import (
     mrr_at,
     normalize_answer,
     percentile,
-    strip_markers,
 )
+from cli.main import main
 from retrieval.models import Citation
+from retrieval.verify import strip_markers
 
 # The benchmark data lies in shared/, beside the repository (as in CI's checkout).
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "xquad-articles"
@@ -92,7 +92,7 @@ def test_eval_command_prints_metrics_for_a_tiny_corpus(
     (tmp_path / "a.jsonl").write_text("\n".join(articles) + "\n", encoding="utf-8")
     (tmp_path / "q.jsonl").write_text("\n".join(questions) + "\n", encoding="utf-8")
     args = ["eval", "--articles", str(tmp_path / "a.jsonl"), "--questions", str(tmp_path / "q.jsonl")]
-    assert cli.main([*args, "--split", "dev", "--withhold", "1", "--json"]) == 0
+    assert main([*args, "--split", "dev", "--withhold", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= {"questions", "hit@1", "hit@3", "hit@5", "mrr@10", "answer_accuracy", "abstention"}
     assert report["questions"] + report["abstention"]["withheld_questions"] == len(questions)
@@ -121,7 +121,7 @@ def test_eval_asks_unanswerable_questions_and_reports_their_abstention(
     (tmp_path / "q.jsonl").write_text("\n".join(first("questions.jsonl", 4)) + "\n", encoding="utf-8")
     (tmp_path / "u.jsonl").write_text("\n".join(first("unanswerable.jsonl", 6)) + "\n", encoding="utf-8")
     args = ["eval", "--articles", str(tmp_path / "a.jsonl"), "--questions", str(tmp_path / "q.jsonl")]
-    assert cli.main([*args, "--unanswerable", str(tmp_path / "u.jsonl"), "--json"]) == 0
+    assert main([*args, "--unanswerable", str(tmp_path / "u.jsonl"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     unanswerable = report["abstention"]["unanswerable"]
     assert unanswerable["questions"] == 6
@@ -133,7 +133,7 @@ def test_eval_asks_unanswerable_questions_and_reports_their_abstention(
 
 
 def test_reliability_bins_confidences_and_weighs_the_calibration_error() -> None:
-    from retrieval.calibration import reliability
+    from cli.calibration import reliability
 
     table = reliability([(0.95, True), (0.91, True), (0.15, False), (0.12, True)])
     assert [(b["low"], b["answers"], b["accuracy"]) for b in table["bins"]] == [(0.1, 2, 0.5), (0.9, 2, 1.0)]
@@ -142,8 +142,8 @@ def test_reliability_bins_confidences_and_weighs_the_calibration_error() -> None
 
 
 def test_an_unanswerable_line_without_its_article_is_refused(tmp_path: Path) -> None:
+    from cli.unanswerable import load_unanswerable
     from retrieval.errors import InvalidInput
-    from retrieval.unanswerable import load_unanswerable
 
     (tmp_path / "u.jsonl").write_text('{"id": "x", "question": "Who?"}\n', encoding="utf-8")
     with pytest.raises(InvalidInput, match="lacks"):

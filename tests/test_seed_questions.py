@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.evaluation import answer_contains
 from config.settings import Settings
+from retrieval.compose import build_service
 from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.evaluation import answer_contains
 from retrieval.service import CitebotService
-from retrieval.store import ChromaStore
 
 pytestmark = pytest.mark.model
 
@@ -42,7 +42,7 @@ def service(
 ) -> Iterator[CitebotService]:
     """A knowledge base holding the shipped article (auto-seeded) or only the user's document."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("seed-data"), kb=f"seedtest-{request.param}")
-    svc = CitebotService(settings, real_embedder, ChromaStore.from_settings(settings))
+    svc = build_service(settings, embedder=real_embedder)
     if request.param == "shipped":
         svc.seed()
     else:

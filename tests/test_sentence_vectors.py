@@ -9,8 +9,8 @@ from hypothesis.extra.numpy import arrays
 
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.service import CitebotService
-from retrieval.store import pack_vectors, unpack_vectors
 from retrieval.text import sentence_spans
+from retrieval.vectors import pack_vectors, unpack_vectors
 from tests.conftest import SEED_TEXT
 
 TEXT = (
@@ -81,9 +81,21 @@ def test_added_chunks_carry_one_vector_per_sentence(fake_service: CitebotService
     fake_service.add_document(SourceDocument(text=SEED_TEXT, title="Seed", source="test"))
     store = fake_service.kb().store
     chunks = list(store.iter_chunks())
-    stored = store.sentence_vectors([c.id for c in chunks])
+    packed = store.embeddings([c.id for c in chunks], include_sentences=True)
+    stored = {cid: unpack_vectors(blob) for cid, (_, blob) in packed.items() if blob is not None}
     assert set(stored) == {c.id for c in chunks}
     for c in chunks:
         assert len(stored[c.id]) == len(sentence_spans(c.text))
     expected = fake_service.embedder.encode([chunks[0].text[s:e] for s, e in sentence_spans(chunks[0].text)])
     assert np.allclose(stored[chunks[0].id], expected, atol=0.01)
+
+
+def test_retrieval_carries_the_sentence_vectors_of_every_passage(fake_service: CitebotService) -> None:
+    from retrieval.models import SourceDocument
+
+    fake_service.add_document(SourceDocument(text=SEED_TEXT, title="Seed", source="test"))
+    query = fake_service.prepare("How fast is Kim's train?", k=5)
+    found = fake_service.retrieve(query, fake_service.embed(query))
+    assert found.passages and set(found.sentence_vectors) == {p.chunk_id for p in found.passages}
+    for p in found.passages:
+        assert len(found.sentence_vectors[p.chunk_id]) == len(sentence_spans(p.text))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from config.loader import load_settings
+from retrieval.compose import build_service
 from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.service import CitebotService
 from retrieval.store import ChromaStore
 from tests.chroma_server import chroma_server
 from tests.proc import run_citebot
@@ -42,7 +42,7 @@ def test_another_process_adding_and_removing_is_seen_by_the_next_ask(
     server_url: str, tmp_path: Path, real_embedder: SentenceTransformerEmbedder
 ) -> None:
     settings = load_settings(data_dir=tmp_path / "bot-a", chroma={"url": server_url}, kb="shared")
-    service = CitebotService(settings, real_embedder, ChromaStore.from_settings(settings))
+    service = build_service(settings, embedder=real_embedder)
     try:
         assert service.ask("What do snowy owls hunt?").abstained
         note = tmp_path / "owls.txt"

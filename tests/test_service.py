@@ -7,11 +7,12 @@ import shutil
 import pytest
 
 from config.settings import Settings
+from retrieval.adding import content_hash
 from retrieval.chunking import chunk_text
+from retrieval.compose import build_service
 from retrieval.errors import InvalidInput, NotFound, StoreError
 from retrieval.models import SourceDocument
-from retrieval.service import CitebotService, content_hash
-from retrieval.store import ChromaStore
+from retrieval.service import CitebotService
 from tests.conftest import SEED_TEXT
 from tests.fakes import HashEmbedder
 
@@ -90,7 +91,7 @@ def test_removed_article_leaves_dense_and_bm25_results(fake_service: CitebotServ
         hits = kb.search(
             "zebra stripes", vector, fake_service.settings.search.model_copy(update={"mode": mode}), 10
         )
-        assert zebra.id not in {h.article_id for h in hits}
+        assert zebra.id not in {h.article_id for h in hits.passages}
     assert all(c.article_id != zebra.id for c in kb.store.iter_chunks())
 
 
@@ -103,7 +104,7 @@ def test_articles_survive_a_new_service_on_the_same_store(
     fake_service: CitebotService, settings: Settings
 ) -> None:
     added = fake_service.add_document(ZEBRA).article
-    reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
+    reopened = build_service(settings, embedder=HashEmbedder())
     assert [a.id for a in reopened.list_articles()] == [added.id]
     assert added.id in _cited_ids(reopened, "zebra stripe pattern")
 
@@ -113,11 +114,15 @@ def test_an_interrupted_add_is_invisible_and_re_adding_completes_it(fake_service
     chunks = chunk_text(doc.text, 600, 100)
     kb = fake_service.kb()
     # Simulate a crash after the chunks were written but before the article was committed.
-    kb.store.put_chunks(
-        "tpartial00000",
-        content_hash(doc.text)[:16],
-        chunks,
-        fake_service.embedder.encode([c.text for c in chunks]),
+    kb.store.put_many(
+        [
+            (
+                "tpartial00000",
+                content_hash(doc.text)[:16],
+                chunks,
+                fake_service.embedder.encode([c.text for c in chunks]),
+            )
+        ]
     )
     kb.sync()
     assert fake_service.list_articles() == []
@@ -143,11 +148,15 @@ def test_a_new_version_stays_hidden_until_committed(fake_service: CitebotService
     article = fake_service.add_document(old).article
     kb = fake_service.kb()
     chunks = chunk_text(new.text, 600, 100)
-    kb.store.put_chunks(
-        article.id,
-        content_hash(new.text)[:16],
-        chunks,
-        fake_service.embedder.encode([c.text for c in chunks]),
+    kb.store.put_many(
+        [
+            (
+                article.id,
+                content_hash(new.text)[:16],
+                chunks,
+                fake_service.embedder.encode([c.text for c in chunks]),
+            )
+        ]
     )
     kb.sync()
     passages = fake_service.ask("What colour is the bridge painted?").citations
@@ -184,8 +193,12 @@ def test_a_corrupted_bm25_index_is_rebuilt_from_chroma(
     index_dir = fake_service.index_dir("default")
     for path in index_dir.iterdir():
         path.write_bytes(b"\x00garbage")
-    reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
-    hits = reopened.kb().search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
+    reopened = build_service(settings, embedder=HashEmbedder())
+    hits = (
+        reopened.kb()
+        .search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
+        .passages
+    )
     assert article.id in {h.article_id for h in hits}
 
 
@@ -194,8 +207,12 @@ def test_a_missing_bm25_index_is_rebuilt_from_chroma(
 ) -> None:
     article = fake_service.add_document(ZEBRA).article
     shutil.rmtree(fake_service.index_dir("default"))
-    reopened = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
-    hits = reopened.kb().search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
+    reopened = build_service(settings, embedder=HashEmbedder())
+    hits = (
+        reopened.kb()
+        .search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
+        .passages
+    )
     assert article.id in {h.article_id for h in hits}
 
 
@@ -203,7 +220,7 @@ def test_a_store_built_with_another_model_is_refused(
     fake_service: CitebotService, settings: Settings
 ) -> None:
     fake_service.add_document(ZEBRA)
-    other = CitebotService(settings, HashEmbedder(name="other-model"), ChromaStore.from_settings(settings))
+    other = build_service(settings, embedder=HashEmbedder(name="other-model"))
     with pytest.raises(StoreError, match="other-model"):
         other.list_articles()
 
@@ -213,7 +230,7 @@ def test_a_change_by_another_process_is_seen_by_the_next_search(
 ) -> None:
     fake_service.add_document(_seed_doc())
     assert fake_service.ask("zebra stripes").abstained
-    writer = CitebotService(settings, HashEmbedder(), ChromaStore.from_settings(settings))
+    writer = build_service(settings, embedder=HashEmbedder())
     writer.add_document(ZEBRA)
     assert not fake_service.ask("What stripes do zebras have?").abstained
 
@@ -232,3 +249,10 @@ def test_adding_several_documents_at_once_reports_each_in_order(fake_service: Ci
     stored = list(fake_service.kb().store.iter_chunks())
     assert len(stored) == sum(a.chunks for a in fake_service.list_articles())
     assert "Otters" in {c.title for c in fake_service.ask("Do otters hold hands while sleeping?").citations}
+
+
+def test_an_answer_reports_the_time_of_each_stage_and_the_total(fake_service: CitebotService) -> None:
+    fake_service.add_document(ZEBRA)
+    timings = fake_service.ask("What stripes do zebras have?").timings_ms
+    assert {"embed", "search", "answer", "total"} <= set(timings)
+    assert timings["total"] >= timings["embed"] + timings["search"] + timings["answer"] > 0

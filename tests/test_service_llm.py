@@ -5,11 +5,11 @@ from __future__ import annotations
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from config.settings import LLMSettings, Settings
+from retrieval.compose import build_service
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.llm import LLMAnswerer
 from retrieval.models import SourceDocument
 from retrieval.service import CitebotService
-from retrieval.store import ChromaStore
 from tests.conftest import SEED_TEXT
 
 QUESTION = "How fast is Kim's train?"
@@ -18,7 +18,7 @@ QUESTION = "How fast is Kim's train?"
 def _service(settings: Settings, embedder: SentenceTransformerEmbedder, reply: str) -> CitebotService:
     model = FakeListChatModel(responses=[reply])
     llm = LLMAnswerer(LLMSettings(provider="openai", model="scripted"), embedder, model)
-    service = CitebotService(settings, embedder, ChromaStore.from_settings(settings), llm=llm)
+    service = build_service(settings, embedder=embedder, llm=llm)
     service.add_document(SourceDocument(SEED_TEXT, "Kim's train", "test"))
     return service
 
@@ -53,7 +53,7 @@ def test_a_follow_up_is_rewritten_by_the_llm_into_a_standalone_question(
 def test_without_an_llm_a_follow_up_keeps_the_previous_question_as_context(
     settings: Settings, real_embedder: SentenceTransformerEmbedder
 ) -> None:
-    service = CitebotService(settings, real_embedder, ChromaStore.from_settings(settings))
+    service = build_service(settings, embedder=real_embedder)
     assert service.standalone_question("How fast is Kim's train?", "and why?") == (
         "and why?",
         "How fast is Kim's train?",

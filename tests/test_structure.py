@@ -27,10 +27,48 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "retrieval").rglob("*.py")), ids=lambda p: p.name)
-def test_retrieval_never_imports_discord_or_the_bot(path: Path) -> None:
-    bad = {name for name in _imports(path) if name.split(".")[0] in {"discord", "bot"}}
-    assert not bad, f"{path.name} imports {bad}"
+PACKAGES = ("bot", "cli", "config", "retrieval", "seeds", "tests", "tools")
+# Who may import whom: the library (retrieval) knows no front door; config knows nothing of
+# citebot; the bot never reaches into the command-line apps.
+FORBIDDEN = {
+    "retrieval": {"discord", "bot", "cli", "tools", "tests"},
+    "config": {"discord", "bot", "cli", "retrieval", "tools", "tests"},
+    "bot": {"cli", "tools", "tests"},
+    "cli": {"tools", "tests"},
+}
+MAX_FILE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def _sources(*packages: str) -> list[Path]:
+    return sorted(p for package in packages for p in (ROOT / package).rglob("*.py"))
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", _sources(*FORBIDDEN), ids=_rel)
+def test_each_layer_imports_only_the_layers_below_it(path: Path) -> None:
+    layer = path.relative_to(ROOT).parts[0]
+    bad = {name for name in _imports(path) if name.split(".")[0] in FORBIDDEN[layer]}
+    assert not bad, f"{_rel(path)} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", _sources("bot/exts"), ids=_rel)
+def test_extensions_never_import_each_other(path: Path) -> None:
+    bad = {name for name in _imports(path) if name.startswith("bot.exts")}
+    assert not bad, f"{_rel(path)} imports {sorted(bad)}: shared code belongs in bot/"
+
+
+@pytest.mark.parametrize("path", _sources(*PACKAGES), ids=_rel)
+def test_source_files_and_functions_stay_small(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= MAX_FILE_LINES, f"{_rel(path)} is over {MAX_FILE_LINES} lines: split it"
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None:
+            length = node.end_lineno - node.lineno + 1
+            assert length <= MAX_FUNCTION_LINES, f"{_rel(path)}:{node.lineno} {node.name} is {length} lines"
 
 
 def _defaults(model: type[BaseModel]) -> dict[str, object]:

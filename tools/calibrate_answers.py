@@ -1,6 +1,6 @@
 """Calibrate the extractive answerer on the dev split of xquad-articles (never on test).
 
-Usage: .venv/bin/python tools/calibrate_answers.py [--articles PATH] [--questions PATH]
+Usage: .venv/bin/python -m tools.calibrate_answers --articles PATH --questions PATH
 
 Retrieves each dev question twice: from a knowledge base of all 48 articles (answerable), and
 from one that lacks the question's article (what a question about an article that was never
@@ -20,25 +20,18 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from config.loader import load_settings  # noqa: E402
-from retrieval import answer as ans  # noqa: E402
-from retrieval import evaluation as ev  # noqa: E402
-from retrieval.embedding import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.models import Passage  # noqa: E402
-from retrieval.service import CitebotService  # noqa: E402
-from retrieval.store import ChromaStore  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "eval" / "xquad-articles"
+from cli import evaluation as ev
+from config.loader import load_settings
+from retrieval import answer as ans
+from retrieval.compose import build_service, scratch_settings
+from retrieval.embedding import MemoEmbedder, SentenceTransformerEmbedder
+from retrieval.models import Passage
 
 
 @dataclass
@@ -49,37 +42,6 @@ class Case:
     present_vectors: dict[str, np.ndarray]
     left_out: list[Passage]
     left_out_vectors: dict[str, np.ndarray]
-
-
-class MemoEmbedder:
-    """The real embedder, remembering each text's vector across the folds' knowledge bases."""
-
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.memo: dict[str, np.ndarray] = {}
-        self.passages: dict[tuple[str, tuple[tuple[int, int], ...]], tuple[np.ndarray, np.ndarray]] = {}
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
-        if missing:
-            self.memo.update(zip(missing, self.inner.encode(missing), strict=True))
-        return np.stack([self.memo[t] for t in texts]) if texts else self.inner.encode([])
-
-    def encode_passages(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        keys = [(t, tuple(s)) for t, s in zip(texts, spans, strict=True)]
-        missing = [k for k in dict.fromkeys(keys) if k not in self.passages]
-        if missing:
-            vectors, pooled = self.inner.encode_passages(
-                [t for t, _ in missing], [list(s) for _, s in missing]
-            )
-            self.passages.update(zip(missing, zip(vectors, pooled, strict=True), strict=True))
-        return np.stack([self.passages[k][0] for k in keys]), [self.passages[k][1] for k in keys]
 
 
 def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[Case]:
@@ -99,24 +61,15 @@ def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[
     left_out: dict[str, tuple[list[Passage], dict[str, np.ndarray]]] = {}
     for group in [set(), *groups]:
         with tempfile.TemporaryDirectory(prefix="citebot-calibrate-") as tmp:
-            local = settings.model_copy(
-                update={
-                    "data_dir": Path(tmp),
-                    "kb": "calibrate",
-                    "chroma": settings.chroma.model_copy(update={"url": None}),
-                    "llm": settings.llm.model_copy(update={"provider": "none"}),
-                }
-            )
-            service = CitebotService(local, embedder, ChromaStore.from_settings(local))  # type: ignore[arg-type]
+            local = scratch_settings(settings, Path(tmp), "calibrate")
+            service = build_service(local, embedder=embedder)
             ev.ingest(service, [a for a in articles if a.id not in group], progress=False)
-            kb = service.kb()
             for q in questions:
                 if group and q.article_id not in group:
                     continue
-                vector = embedder.encode([q.question])[0]
-                found = kb.search(q.question, vector, local.search, ans.ANSWER_DEPTH)
-                stored = kb.store.sentence_vectors([p.chunk_id for p in found])
-                (left_out if group else present)[q.id] = (found, stored)
+                query = service.prepare(q.question, k=ans.ANSWER_DEPTH)
+                found = service.retrieve(query, service.embed(query))
+                (left_out if group else present)[q.id] = (found.passages, found.sentence_vectors)
     return [Case(q, embedder.encode([q.question])[0], *present[q.id], *left_out[q.id]) for q in questions]
 
 
@@ -153,8 +106,8 @@ def fit_ranker(cases: list[Case], l2: float = 0.03, folds: int = 5) -> None:
         feats = ans.features(c.question.question, c.present, c.vector, c.present_vectors)
         if not feats:
             continue
-        x = np.array([[f[name] for name in ans.FEATURES] for *_, f in feats])
-        y = np.array([ev.answer_contains(text, c.question.answers) for _, _, _, text, _ in feats])
+        x = np.array([[f.values[name] for name in ans.FEATURES] for f in feats])
+        y = np.array([ev.answer_contains(f.text, c.question.answers) for f in feats])
         data.append((c.question.article_id, x, y))
     articles = sorted({a for a, _, _ in data})
     fold = {a: i % folds for i, a in enumerate(articles)}
@@ -179,12 +132,13 @@ def fit_ranker(cases: list[Case], l2: float = 0.03, folds: int = 5) -> None:
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Print the ranker refit, the gate's trade-off and the second-sentence grid on dev."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=Path, default=DATA / "articles.jsonl")
-    parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
+    parser.add_argument("--articles", type=Path, required=True, help="xquad-articles articles.jsonl")
+    parser.add_argument("--questions", type=Path, required=True, help="xquad-articles questions.jsonl")
     parser.add_argument("--fit-only", action="store_true", help="fit the sentence ranker and stop")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cases = retrieve(args.articles, args.questions)
     n = len(cases)
     fit_ranker(cases)

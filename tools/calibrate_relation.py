@@ -1,6 +1,6 @@
 """Calibrate the LLM verifier's relation check (retrieval/relation.py) on squad2-dev dev only.
 
-Usage: .venv/bin/python tools/calibrate_relation.py [--pairs N]
+Usage: .venv/bin/python -m tools.calibrate_relation --squad2 DIR [--pairs N]
 
 There is no set of LLM claims with gold support labels, so this uses the closest real proxy:
 a dev question read with the article sentence that answers it (supported: the question's
@@ -16,20 +16,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from config.loader import load_settings  # noqa: E402
-from retrieval import evaluation as ev  # noqa: E402
-from retrieval.embedding import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.relation import word_alignments  # noqa: E402
-from retrieval.text import sentence_spans  # noqa: E402
-from retrieval.unanswerable import load_unanswerable  # noqa: E402
-
-SQUAD = ROOT.parent / "shared" / "eval" / "squad2-dev"
+from cli import evaluation as ev
+from cli.unanswerable import load_unanswerable
+from config.loader import load_settings
+from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.relation import word_alignments
+from retrieval.text import sentence_spans
 
 
 def sentence_at(text: str, at: int) -> str:
@@ -37,18 +31,21 @@ def sentence_at(text: str, at: int) -> str:
     return next((text[s:e] for s, e in sentence_spans(text) if s <= at < e), "")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Print, per threshold, the supported pairs kept and the trap pairs dropped (dev only)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad2", type=Path, required=True, help="the squad2-dev directory")
     parser.add_argument("--pairs", type=int, default=300, help="pairs of each kind (seeded sample)")
-    args = parser.parse_args()
-    texts = {a.id: a.text for a in ev.load_articles(SQUAD / "articles.jsonl")}
+    args = parser.parse_args(argv)
+    squad = args.squad2
+    texts = {a.id: a.text for a in ev.load_articles(squad / "articles.jsonl")}
     rng = random.Random(13)
     good = [
         (q.question, sentence_at(texts[q.article_id], q.answer_start))
-        for q in ev.load_questions(SQUAD / "questions.jsonl", "dev")
+        for q in ev.load_questions(squad / "questions.jsonl", "dev")
     ]
     traps = []
-    for u in load_unanswerable(SQUAD / "unanswerable.jsonl", "dev"):
+    for u in load_unanswerable(squad / "unanswerable.jsonl", "dev"):
         at = texts[u.article_id].find(u.plausible_answers[0]) if u.plausible_answers else -1
         if at >= 0:
             traps.append((u.question, sentence_at(texts[u.article_id], at)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ HEADER = """\
 # in a .env file in the working directory, or in a TOML file like this one named by
 # CITEBOT_CONFIG_FILE. The Discord token may also come from DISCORD_TOKEN.
 # This file is checked against the code's defaults by tests/test_structure.py;
-# regenerate it with: .venv/bin/python tools/gen_config.py
+# regenerate it with: .venv/bin/python -m tools.gen_config
 """
 
 
@@ -58,7 +59,15 @@ def render() -> str:
     return "\n".join(parts)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Write the documented defaults to config/citebot.toml (or the given file)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=Path("config") / "citebot.toml")
+    args = parser.parse_args(argv)
+    args.output.write_text(render(), encoding="utf-8")
+    sys.stdout.write(f"wrote {args.output}\n")
+    return 0
+
+
 if __name__ == "__main__":
-    target = Path(__file__).resolve().parent.parent / "config" / "citebot.toml"
-    target.write_text(render(), encoding="utf-8")
-    sys.stdout.write(f"wrote {target}\n")
+    raise SystemExit(main())

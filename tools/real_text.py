@@ -1,6 +1,6 @@
 """Measure citebot on real text: the seed question set on both texts, and the fixture pages.
 
-Usage: HF_HUB_OFFLINE=1 .venv/bin/python tools/real_text.py [--misses]
+Usage: HF_HUB_OFFLINE=1 .venv/bin/python -m tools.real_text --real-seed PATH [--misses]
 
 Prints the seed set's score on the shipped article (auto-seeded) and on the user's document
 added as a file, then, for each fixture page, the body characters kept against the characters
@@ -18,17 +18,14 @@ import re
 import tempfile
 from pathlib import Path
 
-from config.settings import Settings
+from cli.evaluation import answer_contains
+from config.loader import load_settings
+from retrieval.compose import build_service, scratch_settings
 from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.evaluation import answer_contains
 from retrieval.extract import extract
 from retrieval.service import CitebotService
-from retrieval.store import ChromaStore
 
-ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
-REAL_SEED = ROOT.parent / "shared" / "seeds" / "000_9bb85a162a50f120.txt"
-PAGES = ROOT / "tests" / "data" / "pages"
+DATA = Path("tests") / "data"
 SPEED_QUESTION = "How fast is Kim's train?"
 PAGE_QUESTIONS = {
     "split_by_ad": [
@@ -49,8 +46,8 @@ PAGE_QUESTIONS = {
 
 def service(embedder: SentenceTransformerEmbedder) -> CitebotService:
     """Return a service on a fresh temporary data dir."""
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="citebot-real-")), kb="real")
-    return CitebotService(settings, embedder, ChromaStore.from_settings(settings))
+    settings = scratch_settings(load_settings(), Path(tempfile.mkdtemp(prefix="citebot-real-")), "real")
+    return build_service(settings, embedder=embedder)
 
 
 def score(svc: CitebotService, questions: list[tuple[str, list[str]]], misses: bool) -> int:
@@ -72,28 +69,31 @@ def paragraph_chars(markup: str) -> int:
     return sum(len(" ".join(html.unescape(re.sub("<[^>]+>", "", p)).split())) for p in paragraphs)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print the seed-set scores and the fixture-page figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real-seed", type=Path, required=True, help="the user's seed document (a .txt)")
+    parser.add_argument("--questions", type=Path, default=DATA / "seed_questions.jsonl")
+    parser.add_argument("--pages", type=Path, default=DATA / "pages", help="the fixture pages")
     parser.add_argument("--misses", action="store_true", help="print the questions answered wrongly")
-    args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder(Settings().embedding)
+    args = parser.parse_args(argv)
+    embedder = SentenceTransformerEmbedder(load_settings().embedding)
     embedder.load()
-    rows = [json.loads(line) for line in QUESTIONS.read_text("utf-8").splitlines()]
+    rows = [json.loads(line) for line in args.questions.read_text("utf-8").splitlines()]
     seed_set = [(r["question"], r["answers"]) for r in rows if not r.get("abstain")]
     for name in ("shipped", "real"):
         svc = service(embedder)
         if name == "shipped":
             svc.seed()
         else:
-            svc.add_source(str(REAL_SEED))
+            svc.add_source(str(args.real_seed))
         right = score(svc, seed_set, args.misses)
         print(f"seed set, {name}: {right}/{len(seed_set)} = {right / len(seed_set):.3f}")
         speed = svc.ask(SPEED_QUESTION).answer
         print(f"    {SPEED_QUESTION} -> {speed[:140]}")
     pages = service(embedder)
     for page in PAGE_QUESTIONS:
-        path = PAGES / f"{page}.html"
+        path = args.pages / f"{page}.html"
         data = path.read_bytes()
         got = extract(data, content_type="text/html", url=f"http://127.0.0.1/{page}")
         print(

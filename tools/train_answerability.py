@@ -1,6 +1,6 @@
 """Train the answerability head (retrieval/data/answerability.safetensors) on dev splits only.
 
-Usage: .venv/bin/python tools/train_answerability.py [--out PATH] [--cache PATH]
+Usage: .venv/bin/python -m tools.train_answerability --squad2 DIR --xquad DIR [--out PATH] [--cache PATH]
 (or `make answerability`). Deterministic: fixed seeds, one torch thread pool size.
 
 Data (CC BY-SA 4.0, see docs/quality.md): the dev questions of ../shared/eval/squad2-dev
@@ -19,32 +19,23 @@ import argparse
 import hashlib
 import pickle
 import random
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
+from cli import evaluation as ev
+from cli.unanswerable import load_unanswerable
+from config.loader import load_settings
+from retrieval import answer as ans
+from retrieval import answerability as ab
+from retrieval.compose import build_service, scratch_settings
+from retrieval.embedding import MemoEmbedder, SentenceTransformerEmbedder
+from retrieval.models import Passage
+from tools.answerability_head import TorchHead, fit_platt, predict, train
+from tools.calibrate_answers import retrieve
 
-from answerability_head import TorchHead, fit_platt, predict, train  # noqa: E402
-from calibrate_answers import MemoEmbedder, retrieve  # noqa: E402
-
-from config.loader import load_settings  # noqa: E402
-from retrieval import answer as ans  # noqa: E402
-from retrieval import answerability as ab  # noqa: E402
-from retrieval import evaluation as ev  # noqa: E402
-from retrieval.embedding import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.models import Passage  # noqa: E402
-from retrieval.service import CitebotService  # noqa: E402
-from retrieval.store import ChromaStore  # noqa: E402
-from retrieval.unanswerable import load_unanswerable  # noqa: E402
-
-EVAL = ROOT.parent / "shared" / "eval"
-SQUAD, XQUAD = EVAL / "squad2-dev", EVAL / "xquad-articles"
 FOLDS = 4
 SEED = 13
 
@@ -64,7 +55,7 @@ def rows_for(
     if not found:
         return []
     found = ab._with_cues(question, found)
-    states = embedder.inner.pair_states(question, [c.context for c in found])
+    states = embedder.pair_states(question, [c.context for c in found]) or []
     dense = max((p.dense or 0.0 for p in pool), default=0.0)
     lexical = ab.lexical_features(question, found, dense, ans.coverage(question, pool))
     out = []
@@ -77,57 +68,46 @@ def rows_for(
     return out
 
 
-def squad_rows(embedder: MemoEmbedder, limit: int = 0) -> list[dict[str, Any]]:
+def squad_rows(embedder: MemoEmbedder, squad: Path, limit: int = 0) -> list[dict[str, Any]]:
     """Ask every squad2-dev dev question over a knowledge base of its dev articles."""
-    settings = load_settings()
-    split = {r["id"]: r["split"] for r in ev.read_jsonl(SQUAD / "articles.jsonl")}
-    articles = [a for a in ev.load_articles(SQUAD / "articles.jsonl") if split[a.id] == "dev"]
+    split = {r["id"]: r["split"] for r in ev.read_jsonl(squad / "articles.jsonl")}
+    articles = [a for a in ev.load_articles(squad / "articles.jsonl") if split[a.id] == "dev"]
     asked = [
         (q.question, q.answers, q.article_id, "answerable")
-        for q in ev.load_questions(SQUAD / "questions.jsonl", "dev")
+        for q in ev.load_questions(squad / "questions.jsonl", "dev")
     ]
     asked += [
         (u.question, (), u.article_id, "unanswerable")
-        for u in load_unanswerable(SQUAD / "unanswerable.jsonl", "dev")
+        for u in load_unanswerable(squad / "unanswerable.jsonl", "dev")
     ]
     if limit:
         asked = asked[: limit // 2] + asked[-limit // 2 :]
     out = []
     with tempfile.TemporaryDirectory(prefix="citebot-answerability-") as tmp:
-        local = _local(settings, Path(tmp))
-        service = CitebotService(local, embedder, ChromaStore.from_settings(local))  # type: ignore[arg-type]
+        local = scratch_settings(load_settings(), Path(tmp), "answerability")
+        service = build_service(local, embedder=embedder)
         ev.ingest(service, articles, progress=False)
-        kb = service.kb()
         for n, (question, golds, article, kind) in enumerate(asked):
-            vector = embedder.encode([question])[0]
-            pool = kb.search(question, vector, local.search, ans.ANSWER_DEPTH)
-            vectors = kb.store.sentence_vectors([p.chunk_id for p in pool])
-            for row in rows_for(embedder, question, pool, vector, vectors, golds=golds):
+            query = service.prepare(question, k=ans.ANSWER_DEPTH)
+            vector = service.embed(query)
+            found = service.retrieve(query, vector)
+            for row in rows_for(
+                embedder, question, found.passages, vector, found.sentence_vectors, golds=golds
+            ):
                 out.append(row | {"question": n, "article": article, "kind": kind})
     return out
 
 
-def xquad_rows(embedder: MemoEmbedder) -> list[dict[str, Any]]:
+def xquad_rows(embedder: MemoEmbedder, xquad: Path) -> list[dict[str, Any]]:
     """Ask every xquad-articles dev question with its article present, and left out (first candidate)."""
     out = []
-    for n, c in enumerate(retrieve(XQUAD / "articles.jsonl", XQUAD / "questions.jsonl")):
+    for n, c in enumerate(retrieve(xquad / "articles.jsonl", xquad / "questions.jsonl")):
         q = c.question
         for row in rows_for(embedder, q.question, c.present, c.vector, c.present_vectors, golds=q.answers):
             out.append(row | {"question": 100_000 + n, "article": q.article_id, "kind": "answerable"})
         for row in rows_for(embedder, q.question, c.left_out, c.vector, c.left_out_vectors, golds=())[:1]:
             out.append(row | {"question": 200_000 + n, "article": q.article_id, "kind": "left out"})
     return out
-
-
-def _local(settings: Any, tmp: Path) -> Any:
-    return settings.model_copy(
-        update={
-            "data_dir": tmp,
-            "kb": "answerability",
-            "chroma": settings.chroma.model_copy(update={"url": None}),
-            "llm": settings.llm.model_copy(update={"provider": "none"}),
-        }
-    )
 
 
 def folds_of(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -161,14 +141,17 @@ def report(rows: list[dict[str, Any]], probability: np.ndarray, *, rerank: bool)
             print(f"{t:9.2f}  {answered:8.3f}  {right:5.3f}  {abstained:25.3f}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Collect the dev rows (or read them from --cache), report out of fold, train and write the weights."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad2", type=Path, required=True, help="the squad2-dev directory")
+    parser.add_argument("--xquad", type=Path, required=True, help="the xquad-articles directory")
     parser.add_argument("--out", type=Path, default=ab.weights_path())
     parser.add_argument("--cache", type=Path, help="keep the encoded rows here and reuse them")
     parser.add_argument(
         "--smoke", type=int, default=0, help="only this many squad2 questions (a quick check)"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     import torch
 
     torch.manual_seed(SEED)
@@ -177,7 +160,8 @@ def main() -> int:
         rows = pickle.loads(args.cache.read_bytes())  # noqa: S301 - the cache this tool wrote
     else:
         embedder = MemoEmbedder(SentenceTransformerEmbedder(load_settings().embedding))
-        rows = squad_rows(embedder, args.smoke) + (xquad_rows(embedder) if not args.smoke else [])
+        rows = squad_rows(embedder, args.squad2, args.smoke)
+        rows += xquad_rows(embedder, args.xquad) if not args.smoke else []
         if args.cache:
             args.cache.write_bytes(pickle.dumps(rows))
     fold = folds_of(rows)

@@ -9,11 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.exts.ask import guarded
+from bot.errors import guarded
 from bot.guilds import guild_id_of, is_editor, kb_for
+from bot.limits import with_max_length
 from bot.render import articles_page, count, plain
 from bot.replies import reply
-from retrieval import ingest
 from retrieval.errors import InvalidInput, PermissionDenied, TooLarge
 
 if TYPE_CHECKING:
@@ -32,10 +32,10 @@ async def require_editor(interaction: discord.Interaction[CitebotBot]) -> None:
         raise PermissionDenied(NOT_EDITOR)
 
 
-def describe(result: AddResult) -> str:
+def describe(result: AddResult, title_max: int) -> str:
     """Return the user-facing line for an add or refresh result."""
     a = result.article
-    title = plain(a.title, 200)
+    title = plain(a.title, title_max)
     if result.status == "already present":
         return f"Already present: **{title}** (`{a.id}`)."
     if result.status == "unchanged":
@@ -144,6 +144,8 @@ class Articles(commands.Cog):
 
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
+        self.title_max = bot.settings.limits.max_title_chars
+        with_max_length(self.add, title=self.title_max)
 
     @app_commands.command(
         name="add", description="Add an article from a URL, pasted text or a file (.txt .md .html .pdf)."
@@ -160,7 +162,7 @@ class Articles(commands.Cog):
         interaction: discord.Interaction[CitebotBot],
         url: str | None = None,
         text: str | None = None,
-        title: app_commands.Range[str, 1, 200] | None = None,
+        title: str | None = None,
         file: discord.Attachment | None = None,
     ) -> None:
         """Add one article to this server's knowledge base."""
@@ -178,17 +180,14 @@ class Articles(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         kb = await bot.ensure_guild(guild_id)
         who = str(interaction.user.id)
-        limits = bot.settings.limits
         if url:
             result = await bot.service.add_url(url.strip(), kb, who, title)
         elif text:
-            doc = await bot.call(ingest.from_text, text, title, limits)
-            result = await bot.service.add_document(doc, kb, who)
+            result = await bot.service.add_text(text, title, kb, who)
         elif file is not None:
             data = await file.read()  # signed URLs expire: read at once, never store the URL
-            doc = await bot.call(ingest.from_bytes, data, file.filename, title, limits)
-            result = await bot.service.add_document(doc, kb, who)
-        await reply(interaction, describe(result), ephemeral=True)
+            result = await bot.service.add_file(data, file.filename, title, kb, who)
+        await reply(interaction, describe(result, self.title_max), ephemeral=True)
 
     @app_commands.command(name="sources", description="List the articles this server's answers come from.")
     @app_commands.guild_only()
@@ -248,21 +247,22 @@ class Articles(commands.Cog):
         await require_editor(interaction)
         guild_id = guild_id_of(interaction)
         kb = kb_for(guild_id)
-        info = await self.bot.call(self.bot.service.service.get_article, article_id, kb)
+        info = await self.bot.service.get_article(article_id, kb)
+        title = plain(info.title, self.title_max)
 
         async def act(click: discord.Interaction[CitebotBot]) -> None:
-            await click.response.edit_message(content=f"Working on **{plain(info.title, 200)}**…", view=None)
+            await click.response.edit_message(content=f"Working on **{title}**…", view=None)
             if verb == "remove":
-                await self.bot.service.remove(info.id, kb_for(guild_id))
-                text = f"Removed **{plain(info.title, 200)}** (`{info.id}`)."
+                await self.bot.service.remove(info.id, kb)
+                text = f"Removed **{title}** (`{info.id}`)."
             else:
-                text = describe(await self.bot.service.refresh(info.id, kb_for(guild_id)))
+                text = describe(await self.bot.service.refresh(info.id, kb), self.title_max)
             await click.edit_original_response(content=text)
 
         view = ConfirmView(interaction.user.id, act)
         await reply(
             interaction,
-            f"{verb.capitalize()} **{plain(info.title, 200)}** (`{info.id}`)?",
+            f"{verb.capitalize()} **{title}** (`{info.id}`)?",
             view=view,
             ephemeral=True,
         )

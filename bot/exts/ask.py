@@ -1,191 +1,20 @@
-"""/ask, and the buttons under every answer: feedback and more sources."""
+"""/ask: a question by slash command, answered publicly with quoted, numbered sources."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import re
-import secrets
-from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.guilds import guild_id_of, kb_for
-from bot.render import NO_PINGS, answer_embed
-from bot.replies import reply
-from retrieval.errors import NotFound, PermissionDenied
+from bot.answers import FeedbackButton, MoreSourcesButton, answer_question
+from bot.guilds import guild_id_of
+from bot.limits import with_max_length
+from bot.render import NO_PINGS
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
-    from retrieval.models import Answer
-
-log = logging.getLogger(__name__)
-
-
-async def answer_question(
-    bot: CitebotBot,
-    guild_id: int,
-    user: discord.abc.User,
-    question: str,
-    context: str | None = None,
-    *,
-    show_draft: Callable[[discord.Embed], Coroutine[Any, Any, object]] | None = None,
-) -> tuple[discord.Embed, discord.ui.View]:
-    """Answer a question for a server and return the embed and its buttons.
-
-    With an LLM configured and show_draft given, verified sentences are shown as they come.
-    """
-    kb = await bot.ensure_guild(guild_id)
-    on_draft = None
-    if show_draft is not None and bot.service.service.llm is not None:
-        loop = asyncio.get_running_loop()
-
-        def on_draft(draft: Answer) -> None:
-            # Runs in the worker thread: wait for each edit, so drafts never overtake the answer.
-            embed = answer_embed(draft, asked_by=user.display_name, writing=True)
-            try:
-                asyncio.run_coroutine_threadsafe(show_draft(embed), loop).result(timeout=10)
-            except Exception:  # a lost draft edit must not lose the answer
-                log.warning("could not show a draft answer", exc_info=True)
-
-    answer = await bot.service.ask(question, kb, context=context, on_draft=on_draft)
-    answer_id = secrets.token_hex(6)
-    record = {
-        "guild_id": guild_id,
-        "user_id": user.id,
-        "question": answer.question,
-        "context": context,
-        "answer": answer.answer,
-        "abstained": answer.abstained,
-        "cited": [c.article_id for c in answer.citations],
-        "shown": len(answer.citations),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    await bot.call(bot.answers.put, answer_id, record)
-    return answer_embed(answer, asked_by=user.display_name), AnswerView(answer_id, answer)
-
-
-class AnswerView(discord.ui.View):
-    """The buttons under an answer; they keep working after a restart (dynamic items)."""
-
-    def __init__(self, answer_id: str, answer: Answer) -> None:
-        super().__init__(timeout=None)
-        if not answer.abstained:
-            self.add_item(FeedbackButton(answer_id, "up"))
-            self.add_item(FeedbackButton(answer_id, "down"))
-        self.add_item(MoreSourcesButton(answer_id))
-
-
-async def _answer_record(interaction: discord.Interaction[CitebotBot], answer_id: str) -> dict[str, Any]:
-    bot = interaction.client
-    record = await bot.call(bot.answers.get, answer_id)
-    if record is None:
-        raise NotFound("I no longer have that answer; please ask again.")
-    if record.get("guild_id") != interaction.guild_id:
-        raise PermissionDenied("That answer belongs to another server.")
-    return record
-
-
-class FeedbackButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:fb:(?P<vote>up|down):(?P<aid>[0-9a-f]{12})"
-):
-    """👍 / 👎 on an answer, stored with the question, answer, cited articles and user."""
-
-    def __init__(self, answer_id: str, vote: str) -> None:
-        emoji = "👍" if vote == "up" else "👎"
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary, emoji=emoji, custom_id=f"cb:fb:{vote}:{answer_id}"
-            )
-        )
-        self.answer_id = answer_id
-        self.vote = vote
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> FeedbackButton:
-        """Rebuild the button from its custom id."""
-        return cls(match["aid"], match["vote"])
-
-    async def callback(self, interaction: discord.Interaction[CitebotBot]) -> None:  # type: ignore[override]
-        """Store the vote (one per user and answer; a new vote replaces the old)."""
-        await guarded(interaction, self._store)
-
-    async def _store(self, interaction: discord.Interaction[CitebotBot]) -> None:
-        record = await _answer_record(interaction, self.answer_id)
-        bot = interaction.client
-        entry = {
-            "answer_id": self.answer_id,
-            "vote": self.vote,
-            "user_id": interaction.user.id,
-            "guild_id": interaction.guild_id,
-            "question": record["question"],
-            "answer": record["answer"],
-            "cited": record["cited"],
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        await bot.call(bot.feedback.put, f"{self.answer_id}:{interaction.user.id}", entry)
-        log.info("feedback %s on answer %s", self.vote, self.answer_id)
-        await reply(interaction, "Thanks for the feedback!", ephemeral=True)
-
-
-class MoreSourcesButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"cb:more:(?P<aid>[0-9a-f]{12})"
-):
-    """Show further passages for the same question (only to the person who clicks)."""
-
-    def __init__(self, answer_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary, label="More sources", custom_id=f"cb:more:{answer_id}"
-            )
-        )
-        self.answer_id = answer_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> MoreSourcesButton:
-        """Rebuild the button from its custom id."""
-        return cls(match["aid"])
-
-    async def callback(self, interaction: discord.Interaction[CitebotBot]) -> None:  # type: ignore[override]
-        """Search again with more passages and show those not shown yet."""
-        await guarded(interaction, self._more)
-
-    async def _more(self, interaction: discord.Interaction[CitebotBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        record = await _answer_record(interaction, self.answer_id)
-        bot = interaction.client
-        shown = int(record.get("shown", 0))
-        answer = await bot.service.ask(
-            record["question"], kb_for(guild_id_of(interaction)), k=shown + 5, context=record.get("context")
-        )
-        if len(answer.citations) <= shown:
-            await reply(interaction, "There are no further sources for this question.", ephemeral=True)
-            return
-        await reply(interaction, embed=answer_embed(answer, start_at=shown), ephemeral=True)
-
-
-async def guarded(interaction: discord.Interaction[CitebotBot], action: Any) -> None:
-    """Run a component callback, turning errors into replies (buttons have no tree on_error)."""
-    from bot.tree import error_text, log_unexpected
-
-    try:
-        await action(interaction)
-    except Exception as exc:  # noqa: BLE001 - the error boundary for components
-        text, bug = error_text(exc)
-        if bug:
-            log_unexpected("a button", exc, custom_id=interaction.data and interaction.data.get("custom_id"))
-        try:
-            await reply(interaction, text, ephemeral=True)
-        except discord.HTTPException:
-            log.warning("could not deliver an error reply", exc_info=True)
 
 
 class Ask(commands.Cog):
@@ -193,15 +22,14 @@ class Ask(commands.Cog):
 
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
+        with_max_length(self.ask, question=bot.settings.limits.max_question_chars)
 
     @app_commands.command(
         name="ask", description="Ask about this server's articles; I answer with quoted, numbered sources."
     )
     @app_commands.guild_only()
     @app_commands.describe(question="Your question, e.g. How fast is Kim's train?")
-    async def ask(
-        self, interaction: discord.Interaction[CitebotBot], question: app_commands.Range[str, 1, 500]
-    ) -> None:
+    async def ask(self, interaction: discord.Interaction[CitebotBot], question: str) -> None:
         """Answer a question publicly, echoing it (slash input is invisible to others)."""
         bot = self.bot
         guild_id = guild_id_of(interaction)

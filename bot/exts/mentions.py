@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.exts.ask import answer_question
-from bot.render import NO_PINGS, message_text, thread_name
-from bot.tree import DM_EXPLANATION, error_text, log_unexpected
+from bot.answers import answer_question
+from bot.errors import DM_EXPLANATION, report
+from bot.render import NO_PINGS, thread_name
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
@@ -64,12 +64,7 @@ class Mentions(commands.Cog):
         try:
             await self._answer(message, message.guild.id, question, in_our_thread, mentioned)
         except Exception as exc:  # noqa: BLE001 - the error boundary for messages
-            text, bug = error_text(exc)
-            if bug:
-                log_unexpected("answering a message", exc, guild=message.guild.id, channel=channel.id)
-            await channel.send(
-                message_text(text), allowed_mentions=NO_PINGS, reference=message, mention_author=False
-            )
+            await report(message, exc, "answering a message", guild=message.guild.id, channel=channel.id)
 
     async def _answer_channel(self, message: discord.Message, guild_id: int) -> bool:
         config = await self.bot.guild_config(guild_id)
@@ -83,16 +78,14 @@ class Mentions(commands.Cog):
             bot.cooldown("follow_up", guild_id, message.author.id)
         else:
             bot.cooldown("ask", guild_id, message.author.id, via="mention" if mentioned else "channel")
-        question = bot.service.service.validate_question(question)  # refuse before opening a thread
+        question = bot.service.validate_question(question)  # refuse before opening a thread
         channel: discord.abc.Messageable = message.channel
         context = None
         thread = message.channel
         if in_our_thread and isinstance(thread, discord.Thread):
             previous = bot.thread_questions.get(thread.id) or thread.name
             if is_follow_up(question):
-                question, context = await bot.call(
-                    bot.service.service.standalone_question, previous, question
-                )
+                question, context = await bot.service.standalone_question(previous, question)
         elif mentioned and isinstance(message.channel, discord.TextChannel):
             try:
                 channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)

@@ -10,20 +10,21 @@ from discord.ext import commands
 
 from bot.guilds import GuildConfig, guild_id_of, is_manager
 from bot.replies import reply
+from config.settings import MAX_COOLDOWN
 from retrieval.errors import PermissionDenied
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
+    from config.settings import DiscordSettings
 
 NOT_MANAGER = "Only people with Manage Server can change citebot's settings."
 
 
-def summary(config: GuildConfig, defaults: tuple[float, float]) -> str:
+def summary(config: GuildConfig, defaults: DiscordSettings) -> str:
     """Describe a server's settings in a few lines."""
     role = f"<@&{config.editor_role_id}>" if config.editor_role_id else "none (Manage Server only)"
     channels = ", ".join(f"<#{c}>" for c in config.answer_channels) or "none"
-    ask = config.ask_cooldown if config.ask_cooldown is not None else defaults[0]
-    add = config.add_cooldown if config.add_cooldown is not None else defaults[1]
+    ask, add = config.cooldown("ask", defaults), config.cooldown("add", defaults)
     return (
         f"**Editor role:** {role}\n**Channels where I answer every message:** {channels}\n"
         f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person"
@@ -45,20 +46,15 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         guild_id = guild_id_of(interaction)
         if not is_manager(interaction.user):
             raise PermissionDenied(NOT_MANAGER)
-        configs = self.bot.configs
-        config = await self.bot.call(lambda: configs.update(guild_id, **changes))
-        await reply(interaction, "Saved.\n" + summary(config, self._defaults()), ephemeral=True)
-
-    def _defaults(self) -> tuple[float, float]:
-        d = self.bot.settings.discord
-        return d.ask_cooldown, d.add_cooldown
+        config = await self.bot.configs.update(guild_id, **changes)
+        await reply(interaction, "Saved.\n" + summary(config, self.bot.settings.discord), ephemeral=True)
 
     @settings.command(name="show", description="Show this server's citebot settings")
     @app_commands.guild_only()
     async def show(self, interaction: discord.Interaction[CitebotBot]) -> None:
         """Show the settings (anyone)."""
         config = await self.bot.guild_config(guild_id_of(interaction))
-        await reply(interaction, summary(config, self._defaults()), ephemeral=True)
+        await reply(interaction, summary(config, self.bot.settings.discord), ephemeral=True)
 
     @settings.command(
         name="editor-role", description="Set the role that may add and remove articles (empty: none)"
@@ -88,12 +84,14 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         name="cooldown", description="Set the seconds each person waits between uses of /ask or /add"
     )
     @app_commands.guild_only()
-    @app_commands.describe(command="Which command", seconds="Seconds between uses per person (0 to 3600)")
+    @app_commands.describe(
+        command="Which command", seconds=f"Seconds between uses per person (0 to {MAX_COOLDOWN:g})"
+    )
     async def cooldown(
         self,
         interaction: discord.Interaction[CitebotBot],
         command: Literal["ask", "add"],
-        seconds: app_commands.Range[float, 0, 3600],
+        seconds: app_commands.Range[float, 0.0, MAX_COOLDOWN],
     ) -> None:
         """Set a per-user cooldown."""
         await self._update(interaction, **{f"{command}_cooldown": float(seconds)})

@@ -10,8 +10,8 @@ import pytest
 import pytest_asyncio
 
 from config.settings import Settings
-from retrieval.embedding import Embedder
-from tests.bot.harness import MemoEmbedder, World, WorldFactory, bot_settings, running_world
+from retrieval.embedding import Embedder, MemoEmbedder
+from tests.bot.harness import World, WorldFactory, bot_settings, running_world
 
 
 @pytest.fixture

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from bot.app import build_bot
 from bot.client import CitebotBot
 from config.settings import Settings
+from retrieval.compose import build_service
 from retrieval.embedding import Embedder
 from retrieval.service import CitebotService
 from retrieval.store import ChromaStore
@@ -24,28 +22,6 @@ MANAGE_GUILD = 1 << 5
 KIM_QUESTION = "How fast is Kim's train?"
 # Real-model asks take well under a second; these leave room for a slow CI machine.
 ANSWER_TIMEOUT = 20.0
-
-
-class MemoEmbedder(Embedder):
-    """The real model, remembering texts it already encoded (the seed article, repeated questions)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
-        self._cache: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Return the inner model's vectors, encoding only texts not seen before."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            vectors = self.inner.encode(missing)
-            with self._lock:
-                self._cache.update(zip(missing, vectors, strict=True))
-        if not texts:
-            return self.inner.encode([])
-        return np.stack([self._cache[t] for t in texts])
 
 
 def bot_settings(settings: Settings, **discord: Any) -> Settings:
@@ -63,7 +39,7 @@ def make_bot(settings: Settings, embedder: Embedder, llm: Any = None, **options:
     """Build the real bot whose service reuses an already loaded embedder (and an LLM, if given)."""
 
     def factory() -> CitebotService:
-        return CitebotService(settings, embedder, ChromaStore.from_settings(settings), llm=llm)
+        return build_service(settings, embedder=embedder, llm=llm)
 
     options.setdefault("guild_ready_timeout", 0.1)
     return build_bot(settings, service_factory=factory, **options)
@@ -180,7 +156,7 @@ async def running_world(
             await bot.tree.sync()
             yield World(fake, bot, settings, guild, first_channel(guild), editor, member)
         if settings.chroma.url:  # a shared Chroma server: leave nothing behind for the next test
-            store = bot.service.service.store
+            store = ChromaStore.from_settings(settings)
             for name in store.knowledge_bases():
                 store.drop_knowledge_base(name)
 

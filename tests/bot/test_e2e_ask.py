@@ -103,11 +103,11 @@ async def test_thumbs_up_stores_the_vote_and_thanks_ephemerally(world: World) ->
 
     assert click.ephemeral and click.original is not None
     assert click.original.content == "Thanks for the feedback!"
-    record = await world.bot.call(world.bot.feedback.get, f"{answer_id}:{world.member.id}")
+    record = await world.bot.service.feedback(answer_id, world.member.id)
     assert record is not None
-    assert record["vote"] == "up" and record["question"] == KIM_QUESTION
-    assert record["cited"] and all(isinstance(a, str) for a in record["cited"])
-    assert record["user_id"] == world.member.id and record["guild_id"] == world.guild.id
+    assert record.vote == "up" and record.question == KIM_QUESTION
+    assert record.cited and all(isinstance(a, str) for a in record.cited)
+    assert record.user_id == world.member.id and record.guild_id == world.guild.id
     world.fake.assert_no_violations()
 
 
@@ -119,8 +119,8 @@ async def test_a_second_vote_replaces_the_first(world: World) -> None:
     await world.click(answer.original, up, user=world.member)
     await world.click(answer.original, down, user=world.member)
 
-    record = await world.bot.call(world.bot.feedback.get, f"{up.rsplit(':', 1)[1]}:{world.member.id}")
-    assert record is not None and record["vote"] == "down"
+    record = await world.bot.service.feedback(up.rsplit(":", 1)[1], world.member.id)
+    assert record is not None and record.vote == "down"
     world.fake.assert_no_violations()
 
 
@@ -159,7 +159,7 @@ async def test_an_unexpected_error_gets_a_generic_private_reply_and_is_logged(
         raise RuntimeError("the index caught fire")
 
     monkeypatch.setattr(world.bot.service, "ask", broken)
-    caplog.set_level(logging.ERROR, logger="bot.tree")
+    caplog.set_level(logging.ERROR, logger="bot.errors")
 
     handle = await world.command("ask", {"question": KIM_QUESTION})
     reply = await world.fake.wait_until(
@@ -170,7 +170,7 @@ async def test_an_unexpected_error_gets_a_generic_private_reply_and_is_logged(
     assert reply.content.startswith("Sorry, something went wrong on my side.")
     assert "fire" not in reply.content
     assert not any(m.embeds or (not m.ephemeral and not m.deleted) for m in handle.messages)
-    failure = next(r for r in caplog.records if r.name == "bot.tree")
+    failure = next(r for r in caplog.records if r.name == "bot.errors")
     assert "/ask" in failure.getMessage() and failure.exc_info is not None
     assert "the index caught fire" in caplog.text
     world.fake.assert_no_violations()

@@ -9,8 +9,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from config.settings import LLMSettings, Settings
+from retrieval.embedding import MemoEmbedder
 from retrieval.llm import LLMAnswerer
-from tests.bot.harness import MemoEmbedder, World, embed_of, running_world
+from tests.bot.harness import World, embed_of, running_world
 from tests.fakediscord import InteractionHandle
 
 KIM_QUESTION = "How fast is Kim's train?"

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.tree import DM_EXPLANATION
+from bot.errors import DM_EXPLANATION
+from retrieval.records import AnswerRecord
 from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, WorldFactory, embed_of
 from tests.fakediscord import Channel, Message
 
@@ -20,10 +21,10 @@ def thread_of(world: World, parent: Channel) -> Channel:
     return threads[0]
 
 
-async def answer_record(world: World, message: Message) -> dict[str, object]:
+async def answer_record(world: World, message: Message) -> AnswerRecord:
     """Return the stored record of the answer shown in a message."""
     answer_id = message.button_ids()[-1].rsplit(":", 1)[1]
-    record = await world.bot.call(world.bot.answers.get, answer_id)
+    record = await world.bot.service.answer(answer_id)
     assert record is not None
     return record
 
@@ -53,7 +54,7 @@ async def test_follow_up_in_the_thread_needs_no_mention_and_uses_the_question_be
     assert embed["title"] == "and how long is the trip from Pyongyang?"
     assert "20 hours" in embed["description"]
     record = await answer_record(world, follow_up)
-    assert record["context"] == KIM_QUESTION
+    assert record.context == KIM_QUESTION
     world.fake.assert_no_violations()
 
 

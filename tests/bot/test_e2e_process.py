@@ -62,11 +62,11 @@ async def _collect(stream: asyncio.StreamReader | None, into: list[str]) -> None
 
 @contextlib.asynccontextmanager
 async def citebot(*args: str, env: dict[str, str]) -> AsyncIterator[Process]:
-    """Run `python -m bot.cli ARGS`, collecting its output; terminate it on exit."""
+    """Run `python -m cli ARGS`, collecting its output; terminate it on exit."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "cli",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, embed_of
+from config.settings import MAX_COOLDOWN, DiscordSettings, Settings
+from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, WorldFactory, bot_settings, embed_of
 
 pytestmark = pytest.mark.model
 
@@ -83,3 +84,22 @@ async def test_server_cooldown_setting_refuses_a_quick_second_ask(world: World) 
     assert again.ephemeral and again.original is not None
     assert re.fullmatch(r"You're going a bit fast: try /ask again in (59|60) s\.", again.original.content)
     world.fake.assert_no_violations()
+
+
+async def test_slash_command_bounds_come_from_the_settings(
+    make_world: WorldFactory, quiet_settings: Settings
+) -> None:
+    limits = quiet_settings.limits.model_copy(update={"max_question_chars": 321, "max_title_chars": 77})
+    async with make_world(bot_settings(quiet_settings.model_copy(update={"limits": limits}))) as world:
+        ask, add = world.fake.commands.find(None, "ask"), world.fake.commands.find(None, "add")
+        group = world.fake.commands.find(None, "citebot")
+    assert ask is not None and add is not None and group is not None
+    assert [(o["min_length"], o["max_length"]) for o in ask["options"] if o["name"] == "question"] == [
+        (1, 321)
+    ]
+    assert [(o["min_length"], o["max_length"]) for o in add["options"] if o["name"] == "title"] == [(1, 77)]
+    [settings] = [o for o in group["options"] if o["name"] == "settings"]
+    [cooldown] = [o for o in settings["options"] if o["name"] == "cooldown"]
+    [seconds] = [o for o in cooldown["options"] if o["name"] == "seconds"]
+    assert seconds["max_value"] == MAX_COOLDOWN
+    assert DiscordSettings(ask_cooldown=MAX_COOLDOWN, add_cooldown=MAX_COOLDOWN)  # the same bound in config

@@ -8,9 +8,10 @@ from bot.cooldowns import Cooldowns
 from bot.exts.mentions import is_follow_up, strip_mentions
 from bot.guilds import GuildConfig, GuildConfigs, kb_for
 from config.settings import Settings
+from retrieval.compose import build_async, build_service
 from retrieval.errors import RateLimited
-from retrieval.records import RecordStore
-from retrieval.store import ChromaStore, validate_kb_name
+from retrieval.store import validate_kb_name
+from tests.fakes import HashEmbedder
 
 
 class FakeClock:
@@ -88,11 +89,10 @@ def test_server_knowledge_bases_are_derived_from_the_id_alone(guild_id: int) -> 
     assert validate_kb_name(kb_for(guild_id)) == f"g{guild_id}"
 
 
-def test_server_settings_persist_in_chroma(settings: Settings) -> None:
-    store = ChromaStore.from_settings(settings)
-    configs = GuildConfigs(RecordStore(store, "guilds"))
-    assert configs.get(5) == GuildConfig()
-    configs.update(5, editor_role_id=99, answer_channels=(3, 4))
-    again = GuildConfigs(RecordStore(ChromaStore.from_settings(settings), "guilds"))
-    assert again.get(5) == GuildConfig(editor_role_id=99, answer_channels=(3, 4))
-    assert again.get(6) == GuildConfig()
+async def test_server_settings_persist_in_chroma(settings: Settings) -> None:
+    configs = GuildConfigs(build_async(build_service(settings, embedder=HashEmbedder())))
+    assert await configs.get(5) == GuildConfig()
+    await configs.update(5, editor_role_id=99, answer_channels=(3, 4))
+    again = GuildConfigs(build_async(build_service(settings, embedder=HashEmbedder())))
+    assert await again.get(5) == GuildConfig(editor_role_id=99, answer_channels=(3, 4))
+    assert await again.get(6) == GuildConfig()

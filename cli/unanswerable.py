@@ -39,7 +39,7 @@ class UnanswerableResult:
 
 def load_unanswerable(path: Path, split: str = "all") -> list[UnanswerableQuestion]:
     """Read an unanswerable.jsonl file ({id, question, article_id, plausible_answers, split})."""
-    from retrieval.evaluation import read_jsonl
+    from cli.evaluation import read_jsonl
 
     out = []
     for r in read_jsonl(path):
@@ -62,7 +62,7 @@ def load_unanswerable(path: Path, split: str = "all") -> list[UnanswerableQuesti
 
 def ask_unanswerable(service: CitebotService, q: UnanswerableQuestion) -> UnanswerableResult:
     """Ask one unanswerable question the way users do."""
-    from retrieval.evaluation import answer_contains
+    from cli.evaluation import answer_contains
 
     t0 = time.perf_counter()
     shown = service.ask(q.question)

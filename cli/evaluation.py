@@ -14,17 +14,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.errors import InvalidInput
+from retrieval.adding import article_id_for
+from retrieval.errors import CitebotError, InvalidInput
 from retrieval.models import Answer, Citation, SourceDocument
-from retrieval.service import article_id_for
+from retrieval.verify import strip_markers
 
 if TYPE_CHECKING:
+    import argparse
+
+    from cli.unanswerable import UnanswerableQuestion
+    from config.settings import Settings
     from retrieval.service import CitebotService
-    from retrieval.unanswerable import UnanswerableQuestion
 
 RANK_DEPTH = 10  # passages asked for when measuring hit@k and MRR@10
 WITHHOLD_SEED = 20240601
-_MARKER = re.compile(r"\s*\[\d+\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = frozenset(string.punctuation)
 
@@ -131,11 +134,6 @@ def normalize_answer(text: str) -> str:
         ch for ch in text.lower() if ch not in _PUNCT and not unicodedata.category(ch).startswith("P")
     )
     return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def strip_markers(answer: str) -> str:
-    """Remove the [n] citation markers from an answer."""
-    return _MARKER.sub("", answer).strip()
 
 
 def answer_contains(answer: str, golds: Iterable[str]) -> bool:
@@ -313,8 +311,8 @@ def run(
     """
     from tqdm import tqdm
 
-    from retrieval.calibration import reliability
-    from retrieval.unanswerable import ask_unanswerable, summarise_unanswerable
+    from cli.calibration import reliability
+    from cli.unanswerable import ask_unanswerable, summarise_unanswerable
 
     if service.kb().articles:
         raise InvalidInput("evaluation needs an empty knowledge base")
@@ -340,3 +338,24 @@ def run(
     if scored:
         report = replace(report, calibration=reliability(scored))
     return report, results
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate on a question set, in a fresh temporary knowledge base."""
+    import tempfile
+
+    from cli.unanswerable import load_unanswerable
+    from retrieval.compose import build_service, scratch_settings
+
+    if args.llm and settings.llm.provider == "none":
+        raise CitebotError("--llm needs CITEBOT_LLM__PROVIDER (openai or ollama) and CITEBOT_LLM__MODEL")
+    articles = load_articles(args.articles)
+    questions = load_questions(args.questions, args.split)
+    unanswerable = load_unanswerable(args.unanswerable, args.split) if args.unanswerable else []
+    search = {"mode": args.retrieval} if args.retrieval else {}
+    with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
+        local = scratch_settings(settings, Path(tmp), "eval", llm=args.llm, search=search)
+        with build_service(local) as service:
+            report, _ = run(service, articles, questions, args.withhold, unanswerable=unanswerable)
+    print(json.dumps(report.to_json()) if args.json else report.table())
+    return 0

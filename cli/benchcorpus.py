@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli.evaluation import load_questions
 from retrieval.embedding import Embedder
 
 if TYPE_CHECKING:
@@ -17,32 +18,24 @@ if TYPE_CHECKING:
     from retrieval.models import SourceDocument
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_FILE = ROOT / "seeds" / "kim-jong-un-train-to-russia.txt"
 SEED_QUESTIONS = ["How fast is Kim's train?", "Why does Kim Jong Un travel by train?"]
 
 
-def default_articles() -> Path | None:
-    """Return the xquad-articles file next to the repository, if it is there."""
-    path = ROOT.parent / "shared" / "eval" / "xquad-articles" / "articles.jsonl"
-    return path if path.is_file() else None
+def load_sources(articles: Path | None, settings: Settings) -> list[tuple[str, str]]:
+    """Return (title, text) of the seed articles and of every article in articles.jsonl."""
+    from retrieval.adding import load_seeds
 
-
-def load_sources(articles: Path | None) -> list[tuple[str, str]]:
-    """Return (title, text) of the seed article and of every article in articles.jsonl."""
-    sources = [("Kim Jong Un's armored train", SEED_FILE.read_text(encoding="utf-8"))]
+    sources = [(doc.title, doc.text) for doc in load_seeds(settings)]
     if articles is not None:
         with articles.open(encoding="utf-8") as fh:
             sources += [(row["title"], row["text"]) for row in map(json.loads, fh) if row.get("text")]
     return sources
 
 
-def load_questions(articles: Path | None, count: int) -> list[str]:
-    """Return up to count dev questions of the set next to articles.jsonl (seed ones if none)."""
+def timed_questions(articles: Path | None, count: int) -> list[str]:
+    """Return count questions, cycling: the dev ones next to articles.jsonl, else the seed ones."""
     path = articles.with_name("questions.jsonl") if articles else None
-    found: list[str] = []
-    if path is not None and path.is_file():
-        with path.open(encoding="utf-8") as fh:
-            found = [row["question"] for row in map(json.loads, fh) if row.get("split") == "dev"]
+    found = [q.question for q in load_questions(path, "dev")] if path and path.is_file() else []
     found = found or SEED_QUESTIONS
     return [found[i % len(found)] for i in range(count)]
 

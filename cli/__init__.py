@@ -1,0 +1,1 @@
+"""citebot's command-line apps: the `citebot` command, evaluation and the benchmark."""

@@ -1,0 +1,155 @@
+"""The article commands: add, ask, list, remove and refresh, printed for people or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrieval.compose import build_service
+from retrieval.errors import CitebotError
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from retrieval.models import AddResult, Answer
+    from retrieval.service import CitebotService
+
+
+def _print_added(result: AddResult) -> None:
+    a = result.article
+    if result.status in ("already present", "unchanged"):
+        print(f"{a.id}\t{a.title}\t{result.status}")
+    else:
+        print(f"{a.id}\t{a.title}\t{a.chunks} chunks\t{result.status}")
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add each source; report one line per article."""
+    if args.title and len(args.sources) > 1:
+        raise CitebotError("--title applies to one source; give one SOURCE with it")
+    failures = 0
+    with build_service(settings) as service:
+        for source in args.sources:
+            try:
+                failures += _add_one(service, source, args)
+            except CitebotError as exc:
+                print(f"citebot: {source}: {exc}", file=sys.stderr)
+                failures += 1
+    return 1 if failures else 0
+
+
+def _add_one(service: CitebotService, source: str, args: argparse.Namespace) -> int:
+    """Add one source (stdin, a directory, a file or a URL); return how many of its files failed."""
+    from retrieval import ingest
+
+    if source == "-":
+        doc = ingest.from_text(sys.stdin.read(), args.title, service.settings.limits, source="stdin")
+        _print_added(service.add_document(doc, args.kb, added_by="cli"))
+    elif not ingest.is_url(source) and Path(source).is_dir():
+        return _add_directory(service, Path(source), args.kb)
+    else:
+        _print_added(service.add_source(source, args.kb, args.title, added_by="cli"))
+    return 0
+
+
+def _add_directory(service: CitebotService, root: Path, kb: str | None, batch: int = 16) -> int:
+    """Add every supported file below root, embedding and indexing several files at a time."""
+    from tqdm import tqdm
+
+    from retrieval import ingest
+    from retrieval.models import SourceDocument
+
+    files = list(ingest.walk_directory(root))
+    if not files:
+        raise CitebotError(f"{root}: no supported files (.txt .md .html .htm .pdf) in this directory")
+    failures = 0
+    docs: list[SourceDocument] = []
+    with tqdm(total=len(files), desc="adding", unit="file", file=sys.stderr, disable=None) as bar:
+        for i, path in enumerate(files, start=1):
+            try:
+                docs.append(ingest.from_path(path, None, service.settings.limits))
+            except CitebotError as exc:
+                print(f"citebot: {path}: {exc}", file=sys.stderr)
+                failures += 1
+            if docs and (len(docs) >= batch or i == len(files)):
+                for result in service.add_documents(docs, kb, added_by="cli"):
+                    _print_added(result)
+                bar.update(len(docs))
+                docs = []
+            elif not docs:
+                bar.update(i - bar.n)
+    return failures
+
+
+def _print_answer(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        return
+    print(answer.answer)
+    for c in answer.citations:
+        where = c.url or c.title
+        print(f"\n[{c.n}] {c.title} ({where}, chars {c.start}-{c.end}, score {c.score:.3f})")
+        print("    " + c.passage.replace("\n", "\n    "))
+    print(flush=True)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question, or one per line of stdin."""
+    with build_service(settings) as service:
+        return _ask(service, args)
+
+
+def _ask(service: CitebotService, args: argparse.Namespace) -> int:
+    kb = service.kb(args.kb)
+    if not kb.articles:
+        results = service.seed(args.kb)
+        titles = ", ".join(r.article.title for r in results)
+        print(
+            f"citebot: knowledge base {kb.store.name!r} was empty; added the seed article(s): {titles}",
+            file=sys.stderr,
+        )
+    if args.question != "-":
+        _print_answer(service.ask(args.question, args.kb, args.k), args.json)
+        return 0
+    failures = 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            _print_answer(service.ask(line, args.kb, args.k), args.json)
+        except CitebotError as exc:
+            print(f"citebot: {exc}", file=sys.stderr)
+            failures += 1
+    return 1 if failures else 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List articles."""
+    from dataclasses import asdict
+
+    with build_service(settings, load_model=False) as service:
+        articles = service.list_articles(args.kb)
+    if args.json:
+        print(json.dumps([asdict(a) for a in articles], ensure_ascii=False))
+    elif not articles:
+        print("(no articles)")
+    for a in [] if args.json else articles:
+        print(f"{a.id}\t{a.title}\t{a.chunks} chunks\t{a.url or a.source}\t{a.added_at}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove an article."""
+    with build_service(settings, load_model=False) as service:
+        info = service.remove(args.id, args.kb)
+    print(f"{info.id}\t{info.title}\tremoved")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
+    """Refresh a URL article."""
+    with build_service(settings) as service:
+        _print_added(service.refresh(args.id, args.kb))
+    return 0

@@ -1,0 +1,199 @@
+"""Adding documents: chunk, embed in shared batches, store chunks, then commit the records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from importlib import resources
+from typing import TYPE_CHECKING, Literal
+
+from retrieval.chunking import chunk_text
+from retrieval.models import AddResult, ArticleInfo, SourceDocument
+from retrieval.text import sentence_spans
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from config.settings import Settings
+    from retrieval.chunking import Chunk
+    from retrieval.embedding import Embedder
+    from retrieval.search import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+def content_hash(text: str) -> str:
+    """Return the SHA-256 hex digest of an article's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def article_id_for(doc: SourceDocument) -> str:
+    """Return the stable id of a document: from its canonical URL, else its content."""
+    if doc.url:
+        return "u" + hashlib.sha256(doc.url.encode("utf-8")).hexdigest()[:11]
+    return "t" + content_hash(doc.text)[:11]
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A document waiting for its chunks to be embedded."""
+
+    index: int
+    doc: SourceDocument
+    digest: str
+    article_id: str
+    existing: ArticleInfo | None
+    chunks: list[Chunk]
+
+    @property
+    def version(self) -> str:
+        """Return the version its chunks and record carry."""
+        return self.digest[:16]
+
+
+class Registry:
+    """The articles known during one call to add: those stored before, and those it committed."""
+
+    # Tracked here: reloading the registry after every batch would cost O(articles) each time
+    # (see docs/performance.md).
+    def __init__(self, articles: Mapping[str, ArticleInfo]) -> None:
+        self.by_id = dict(articles)
+        self.by_hash = {a.content_hash: a for a in self.by_id.values()}
+
+    def lookup(self, article_id: str, digest: str) -> tuple[ArticleInfo | None, ArticleInfo | None]:
+        """Return (the article stored under this id, an article with this exact text)."""
+        existing = self.by_id.get(article_id)
+        if existing is not None:
+            return existing, existing if existing.content_hash == digest else None
+        return None, self.by_hash.get(digest)
+
+    def record(self, info: ArticleInfo, replaced: ArticleInfo | None) -> None:
+        """Note a committed article, forgetting the text it replaced."""
+        old = self.by_hash.get(replaced.content_hash) if replaced else None
+        if old is not None and old.id == info.id:
+            del self.by_hash[old.content_hash]  # the old text is no longer stored
+        self.by_id[info.id] = self.by_hash[info.content_hash] = info
+
+
+class Batch:
+    """Documents on their way into one knowledge base: several share each embedding call."""
+
+    def __init__(
+        self, base: KnowledgeBase, settings: Settings, embedder: Embedder, added_by: str | None
+    ) -> None:
+        self.base = base
+        self.settings = settings
+        self.embedder = embedder
+        self.added_by = added_by
+        self.registry = Registry(base.articles)
+        self.pending: list[_Planned] = []
+        self.results: dict[int, AddResult] = {}
+        # Encoding many short documents one by one wastes most of the model's time on tiny
+        # batches; several documents share one call, then are stored together.
+        self.flush_at = 4 * settings.embedding.batch_size
+
+    def add(self, index: int, doc: SourceDocument) -> None:
+        """Plan one document, committing what is pending first if it repeats a pending one."""
+        digest, article_id = content_hash(doc.text), article_id_for(doc)
+        if any(p.digest == digest or p.article_id == article_id for p in self.pending):
+            self.flush()
+        existing, same = self.registry.lookup(article_id, digest)
+        if same is not None:
+            self.results[index] = AddResult(same, "already present")
+            return
+        c = self.settings.chunk
+        chunks = chunk_text(doc.text, c.size, c.overlap)
+        self.pending.append(_Planned(index, doc, digest, article_id, existing, chunks))
+        if sum(len(p.chunks) for p in self.pending) >= self.flush_at:
+            self.flush()
+
+    def flush(self) -> None:
+        """Embed the pending documents' chunks in one call, then store and commit them together."""
+        if not self.pending:
+            return
+        vectors, sentences = self._embed()
+        infos = [self._info(p) for p in self.pending]
+        items, per_item, offset = [], [], 0
+        for p in self.pending:
+            items.append((p.article_id, p.version, p.chunks, vectors[offset : offset + len(p.chunks)]))
+            per_item.append(sentences[offset : offset + len(p.chunks)])
+            offset += len(p.chunks)
+        # Chunks first, then every record with the new token in one request, then the old
+        # versions' chunks: each article still becomes visible only once its chunks are stored.
+        store = self.base.store
+        with self.base.write_lock:
+            store.put_many(items, per_item)
+            store.commit_articles(
+                [(info, p.version, p.doc.text) for info, p in zip(infos, self.pending, strict=True)]
+            )
+            for p in self.pending:
+                store.delete_chunks(p.article_id, keep_version=p.version)
+        for info, p in zip(infos, self.pending, strict=True):
+            status: Literal["added", "updated"] = "updated" if p.existing else "added"
+            log.info("kb %s: %s %s (%d chunks)", store.name, status, p.article_id, info.chunks)
+            self.results[p.index] = AddResult(info, status)
+            self.registry.record(info, p.existing)
+        self.pending.clear()
+
+    def _embed(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return the chunk vectors and, pooled per sentence from the same pass, the answerer's."""
+        title = self.settings.chunk.title_in_embedding
+        parts = [(f"{p.doc.title}\n" if title else "", c.text) for p in self.pending for c in p.chunks]
+        texts = [prefix + text for prefix, text in parts]
+        spans = [
+            [(len(prefix) + s, len(prefix) + e) for s, e in sentence_spans(text)] for prefix, text in parts
+        ]
+        return self.embedder.encode_passages(texts, spans)
+
+    def _info(self, p: _Planned) -> ArticleInfo:
+        existing, doc = p.existing, p.doc
+        return ArticleInfo(
+            id=p.article_id,
+            title=doc.title,
+            source=doc.source,
+            url=doc.url,
+            author=doc.author,
+            date=doc.date,
+            added_by=self.added_by if existing is None else existing.added_by,
+            added_at=datetime.now(UTC).isoformat(timespec="seconds")
+            if existing is None
+            else existing.added_at,
+            content_hash=p.digest,
+            chunks=len(p.chunks),
+            chars=len(doc.text),
+        )
+
+
+def add_documents(
+    base: KnowledgeBase,
+    docs: Sequence[SourceDocument],
+    settings: Settings,
+    embedder: Embedder,
+    added_by: str | None,
+) -> list[AddResult]:
+    """Store documents, embedding their chunks in shared batches and indexing BM25 once."""
+    batch = Batch(base, settings, embedder, added_by)
+    for i, doc in enumerate(docs):
+        batch.add(i, doc)
+    batch.flush()
+    base.sync()
+    base.lexical()  # rebuild and save the BM25 index once, not once per document
+    return [batch.results[i] for i in sorted(batch.results)]
+
+
+def load_seeds(settings: Settings) -> list[SourceDocument]:
+    """Read the seed articles shipped in the `seeds` package."""
+    from retrieval import ingest
+
+    root = resources.files("seeds")
+    manifest = json.loads(root.joinpath("manifest.json").read_text(encoding="utf-8"))
+    docs = []
+    for entry in manifest["articles"]:
+        text = root.joinpath(entry["file"]).read_text(encoding="utf-8")
+        doc = ingest.from_text(text, entry["title"], settings.limits, source=entry.get("source") or "seed")
+        docs.append(replace(doc, url=entry.get("url"), author=entry.get("author"), date=entry.get("date")))
+    return docs
