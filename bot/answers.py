@@ -18,6 +18,7 @@ from bot.errors import guarded
 from bot.guilds import guild_id_of, kb_for
 from bot.render import answer_embed
 from bot.replies import reply
+from retrieval.answerability import withhold_unsure
 from retrieval.errors import NotFound, PermissionDenied
 from retrieval.records import AnswerRecord, FeedbackRecord
 
@@ -55,6 +56,8 @@ async def answer_question(
                 log.warning("could not show a draft answer", exc_info=True)
 
     answer = await bot.service.ask(question, kb, context=context, on_draft=on_draft)
+    if (await bot.guild_config(guild_id)).only_sure:
+        answer = withhold_unsure(answer)
     answer_id = secrets.token_hex(6)
     record = AnswerRecord(
         guild_id=guild_id,

@@ -34,6 +34,7 @@ class GuildConfig:
     ask_cooldown: float | None = None
     add_cooldown: float | None = None
     seeded: bool = False
+    only_sure: bool = False  # answers marked "not sure" are replaced by "not found"
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -46,6 +47,7 @@ class GuildConfig:
             ask_cooldown=record.get("ask_cooldown"),
             add_cooldown=record.get("add_cooldown"),
             seeded=bool(record.get("seeded", False)),
+            only_sure=bool(record.get("only_sure", False)),
         )
 
     def cooldown(self, action: str, defaults: DiscordSettings) -> float:

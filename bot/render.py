@@ -81,6 +81,9 @@ def quote_passage(c: Citation, limit: int) -> str:
     return "> " + clip(body, limit - 2)
 
 
+NOT_SURE = "**Not sure:** "
+
+
 def answer_embed(
     answer: Answer, *, asked_by: str | None = None, start_at: int = 0, writing: bool = False
 ) -> discord.Embed:
@@ -96,8 +99,10 @@ def answer_embed(
             DESCRIPTION_MAX,
         )
     else:
+        # An unsure answer says so first: the passages below are there to check it.
+        mark = NOT_SURE if answer.label == "unsure" else ""
         embed.description = clip(
-            escape(answer.answer).replace("\\[", "[").replace("\\]", "]"), DESCRIPTION_MAX
+            mark + escape(answer.answer).replace("\\[", "[").replace("\\]", "]"), DESCRIPTION_MAX
         )
     for c in answer.citations[start_at : start_at + 10]:
         url = link(c.url)
@@ -111,6 +116,8 @@ def answer_embed(
     status = (
         f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
+    if answer.confidence is not None and not start_at:
+        status += f" · {'sure' if answer.label == 'sure' else 'not sure'} ({answer.confidence:.0%})"
     embed.set_footer(text=clip(f"{who}Searched {searched} {status}", FOOTER_MAX))
     return fit(embed)
 

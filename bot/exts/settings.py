@@ -27,7 +27,8 @@ def summary(config: GuildConfig, defaults: DiscordSettings) -> str:
     ask, add = config.cooldown("ask", defaults), config.cooldown("add", defaults)
     return (
         f"**Editor role:** {role}\n**Channels where I answer every message:** {channels}\n"
-        f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person"
+        f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person\n"
+        f"**Answers:** {'only sure ones' if config.only_sure else 'all, unsure ones marked'}"
     )
 
 
@@ -95,6 +96,17 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
     ) -> None:
         """Set a per-user cooldown."""
         await self._update(interaction, **{f"{command}_cooldown": float(seconds)})
+
+    @settings.command(name="answers", description="Show every answer, or only those citebot is sure of")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        show="all: unsure answers are shown, marked 'not sure'; sure: they say 'not found'"
+    )
+    async def answers(
+        self, interaction: discord.Interaction[CitebotBot], show: Literal["all", "sure"]
+    ) -> None:
+        """Choose whether answers marked "not sure" are shown."""
+        await self._update(interaction, only_sure=show == "sure")
 
 
 async def setup(bot: CitebotBot) -> None:
