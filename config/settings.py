@@ -120,7 +120,7 @@ class AnswerSettings(BaseModel):
         "one most likely to answer it (the answerability check; needs the default embedding model).",
     )
     min_confidence: float = Field(
-        0.1,
+        0.05,
         ge=0.0,
         le=1.0,
         description="Abstain when the answerability check gives the answer a lower probability.",
