@@ -21,6 +21,7 @@ from bot.guilds import guild_id_of, kb_for
 from bot.render import NO_PINGS, answer_embed
 from bot.replies import reply
 from config.settings import MAX_K
+from retrieval.answerability import withhold_unsure
 from retrieval.errors import NotFound, PermissionDenied
 from retrieval.models import Answer, Citation
 from retrieval.records import AnswerRecord, FeedbackRecord
@@ -80,6 +81,8 @@ async def answer_question(
                 log.warning("could not show a draft answer", exc_info=True)
 
     answer = await bot.service.ask(question, kb, context=context, on_draft=on_draft)
+    if (await bot.guild_config(guild_id)).only_sure:
+        answer = withhold_unsure(answer)
     answer_id = secrets.token_hex(6)
     record = AnswerRecord(
         guild_id=guild_id,

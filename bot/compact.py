@@ -16,6 +16,7 @@ from bot.render import (
     ELLIPSIS,
     FIELD_VALUE_MAX,
     FOOTER_MAX,
+    NOT_SURE,
     TITLE_MAX,
     answer_embed,
     clip,
@@ -117,13 +118,16 @@ def footer(answer: Answer, asked_by: str | None, writing: bool = False) -> str:
     status = (
         f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
+    if answer.confidence is not None:
+        status += f" · {'sure' if answer.label == 'sure' else 'not sure'} ({answer.confidence:.0%})"
     return f"{who}Searched {searched} {status}"
 
 
 def _answer_text(answer: Answer) -> str:
     if answer.abstained:
         return ABSTAINED
-    return escape(answer.answer).replace("\\[", "[").replace("\\]", "]")
+    mark = NOT_SURE if answer.label == "unsure" else ""
+    return mark + escape(answer.answer).replace("\\[", "[").replace("\\]", "]")
 
 
 def styled_embed(

@@ -38,6 +38,7 @@ class GuildConfig:
     add_cooldown: float | None = None
     seeded: bool = False
     answer_style: Literal["compact", "full"] = "compact"
+    only_sure: bool = False  # answers marked "not sure" are replaced by "not found"
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -51,6 +52,7 @@ class GuildConfig:
             add_cooldown=record.get("add_cooldown"),
             seeded=bool(record.get("seeded", False)),
             answer_style="full" if record.get("answer_style") == "full" else "compact",
+            only_sure=bool(record.get("only_sure", False)),
         )
 
     def cooldown(self, action: str, defaults: DiscordSettings) -> float:

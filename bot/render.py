@@ -81,6 +81,9 @@ def quote_passage(c: Citation, limit: int) -> str:
     return "> " + clip(body, limit - 2)
 
 
+NOT_SURE = "**Not sure:** "
+
+
 def answer_embed(
     answer: Answer,
     *,
@@ -103,8 +106,10 @@ def answer_embed(
             DESCRIPTION_MAX,
         )
     else:
+        # An unsure answer says so first: the passages below are there to check it.
+        mark = NOT_SURE if answer.label == "unsure" else ""
         embed.description = clip(
-            escape(answer.answer).replace("\\[", "[").replace("\\]", "]"), DESCRIPTION_MAX
+            mark + escape(answer.answer).replace("\\[", "[").replace("\\]", "]"), DESCRIPTION_MAX
         )
     for c in answer.citations[start_at : start_at + 10]:
         url = link(c.url)
@@ -118,6 +123,8 @@ def answer_embed(
     status = (
         f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
+    if answer.confidence is not None and not start_at and not passages_only:
+        status += f" · {'sure' if answer.label == 'sure' else 'not sure'} ({answer.confidence:.0%})"
     footer = f"Searched {searched}" if passages_only else f"{who}Searched {searched} {status}"
     embed.set_footer(text=clip(footer, FOOTER_MAX))
     return fit(embed)

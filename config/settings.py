@@ -125,6 +125,30 @@ class AnswerSettings(BaseModel):
         description="Also show the runner-up sentence when its probability is at least this share "
         "of the answer sentence's (0: never).",
     )
+    answerability: bool = Field(
+        False,
+        description="Read the question together with each of the first candidate sentences and show the "
+        "one most likely to answer it (the answerability check; needs the default embedding model). "
+        "Off by default: it does not yet meet its goals (docs/answerability.md).",
+    )
+    min_confidence: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the answerability check gives the answer a lower probability.",
+    )
+    sure_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description='Answers below this probability are marked "not sure" (servers may hide them).',
+    )
+
+    @model_validator(mode="after")
+    def _sure_above_min(self) -> AnswerSettings:
+        if self.sure_confidence < self.min_confidence:
+            raise ValueError("answer.sure_confidence must be at least answer.min_confidence")
+        return self
 
 
 class FetchSettings(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from config.settings import MAX_K
 from retrieval.adding import add_documents, load_seeds
 from retrieval.answer import Gate, extract_answer
+from retrieval.answerability import AnswerabilityCheck, label_for, load_head
 from retrieval.asking import Query, Retrieval
 from retrieval.errors import InvalidInput, NotFound
 from retrieval.kbcache import OpenCache
@@ -48,6 +50,8 @@ class CitebotService:
         self._fetcher = fetcher
         self.llm = llm
         self._kbs: OpenCache[KnowledgeBase] = OpenCache(settings.open_kbs)
+        self._answerability: AnswerabilityCheck | None = None
+        self._answerability_lock = threading.Lock()
 
     # -- knowledge bases ------------------------------------------------------------
     def kb(self, name: str | None = None) -> KnowledgeBase:
@@ -170,10 +174,29 @@ class CitebotService:
                 gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
                 second_ratio=a.second_sentence_ratio,
                 context=found.query.context,
+                judge=self.answerability() if found.vector is not None else None,
+                min_confidence=a.min_confidence,
             )
+        confidence = None if got.abstained else got.confidence
         return Answer(
-            found.query.question, got.answer, got.abstained, got.citations, {}, found.articles_searched
+            found.query.question,
+            got.answer,
+            got.abstained,
+            got.citations,
+            {},
+            found.articles_searched,
+            confidence=confidence,
+            label=label_for(confidence, a.sure_confidence),
         )
+
+    def answerability(self) -> AnswerabilityCheck | None:
+        """Return the answerability check (loaded once), or None when it is off or cannot run."""
+        if not self.settings.answer.answerability or not self.embedder.reads_pairs:
+            return None
+        with self._answerability_lock:
+            if self._answerability is None:
+                self._answerability = AnswerabilityCheck(load_head(), self.embedder)
+            return self._answerability
 
     def compose(
         self, found: Retrieval, extractive: Answer, on_draft: Callable[[Answer], None] | None = None
@@ -207,6 +230,8 @@ class CitebotService:
             abstained=False,
             citations=citations(top, result.verdict),
             answered_by=result.model,
+            confidence=None,  # the check judged the extractive sentence, not the model's answer
+            label=None,
         )
 
     def finish(self, found: Retrieval, answer: Answer) -> Answer:

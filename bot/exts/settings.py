@@ -36,7 +36,8 @@ def summary(config: GuildConfig, defaults: DiscordSettings, reads_content: bool 
     return (
         f"**Editor role:** {role}\n**Channels where I answer every message:** {channels}\n"
         f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person\n"
-        f"**Answer style:** {config.answer_style}"
+        f"**Answer style:** {config.answer_style}\n"
+        f"**Answers:** {'only sure ones' if config.only_sure else 'all, unsure ones marked'}"
     )
 
 
@@ -141,6 +142,16 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
     ) -> None:
         """Choose how answers are shown in this server."""
         await self._update(interaction, answer_style=style)
+
+    @settings.command(name="answers", description="Show every answer, or only those citebot is sure of")
+    @app_commands.describe(
+        show="all: unsure answers are shown, marked 'not sure'; sure: they say 'not found'"
+    )
+    async def answers(
+        self, interaction: discord.Interaction[CitebotBot], show: Literal["all", "sure"]
+    ) -> None:
+        """Choose whether answers marked "not sure" are shown."""
+        await self._update(interaction, only_sure=show == "sure")
 
 
 async def setup(bot: CitebotBot) -> None:

@@ -141,3 +141,15 @@ async def test_slash_command_bounds_come_from_the_settings(
     [seconds] = [o for o in cooldown["options"] if o["name"] == "seconds"]
     assert seconds["max_value"] == MAX_COOLDOWN
     assert DiscordSettings(ask_cooldown=MAX_COOLDOWN, add_cooldown=MAX_COOLDOWN)  # the same bound in config
+
+
+async def test_a_manager_can_choose_only_sure_answers(world: World) -> None:
+    saved = await world.run("citebot settings answers", {"show": "sure"})
+
+    assert saved.ephemeral and saved.original is not None
+    assert "**Answers:** only sure ones" in saved.original.content
+    assert (await world.bot.guild_config(world.guild.id)).only_sure
+    back = await world.run("citebot settings answers", {"show": "all"})
+    assert back.original is not None and "**Answers:** all, unsure ones marked" in back.original.content
+    assert not (await world.bot.guild_config(world.guild.id)).only_sure
+    world.fake.assert_no_violations()

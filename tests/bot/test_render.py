@@ -176,3 +176,14 @@ def test_any_answer_builds_a_valid_harmless_embed(
 @given(text=_mixed)
 def test_escaped_text_never_pings_or_links(text: str) -> None:
     assert_harmless(escape(text))
+
+
+def test_an_unsure_answer_says_so_before_the_answer_and_in_the_footer() -> None:
+    c = _citation(1, "The train travels at about 60 km/h.", "Train")
+    unsure = Answer("q", "About 60 km/h. [1]", False, (c,), {}, 1, confidence=0.31, label="unsure")
+    embed = answer_embed(unsure)
+    assert (embed.description or "").startswith("**Not sure:** About 60 km/h.")
+    assert "not sure (31%)" in (embed.footer.text or "")
+    sure = answer_embed(Answer("q", "About 60 km/h. [1]", False, (c,), {}, 1, confidence=0.9, label="sure"))
+    assert "Not sure" not in (sure.description or "")
+    assert "sure (90%)" in (sure.footer.text or "")
