@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 EXTRAS ?= test,llm
 STAMP  := $(VENV)/.citebot-installed
 
-.PHONY: install demo test test-server lint serve bench loadtest clean
+.PHONY: install demo test test-server lint serve bench loadtest answerability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: $(STAMP)
 # 200 concurrent /ask from 50 people during a large ingest, against the fake Discord; prints figures.
 loadtest: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/bot/test_load.py
+
+# Rebuild retrieval/data/answerability.safetensors from the dev splits (minutes; see docs/quality.md).
+# The shipped file is checked against retrieval/answerability.py WEIGHTS_SHA256.
+EVAL ?= ../shared/eval
+answerability: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tools.train_answerability --squad2 $(EVAL)/squad2-dev --xquad $(EVAL)/xquad-articles
 
 serve: $(STAMP)
 	$(BIN)/citebot serve

@@ -10,7 +10,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from retrieval.verify import strip_markers
 if TYPE_CHECKING:
     import argparse
 
+    from cli.unanswerable import UnanswerableQuestion
     from config.settings import Settings
     from retrieval.service import CitebotService
 
@@ -65,6 +66,7 @@ class QuestionResult:
     rank: int | None  # 1-based citation number of the first covering passage (k=RANK_DEPTH)
     latency_ms: float
     consistent: bool  # the k=RANK_DEPTH answer equals the default-k answer
+    confidence: float | None = None  # the answerability check's, for an answer it let through
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class EvalReport:
     latency_p50: float
     latency_p95: float
     inconsistent: int
+    unanswerable: dict[str, Any] | None = None  # `citebot eval --unanswerable`
+    calibration: dict[str, Any] | None = None  # reliability of answer confidences, when given
 
     def to_json(self) -> dict[str, Any]:
         """Return the `citebot eval --json` shape of this report."""
@@ -95,9 +99,11 @@ class EvalReport:
                 if self.abstained_on_withheld is None
                 else round(self.abstained_on_withheld, 4),
                 "answered_on_kept": round(self.answered_on_kept, 4),
+                **({"unanswerable": self.unanswerable} if self.unanswerable is not None else {}),
             },
             "latency_ms": {"p50": round(self.latency_p50, 2), "p95": round(self.latency_p95, 2)},
             "answer_mismatch_at_k10": self.inconsistent,
+            **({"calibration": self.calibration} if self.calibration is not None else {}),
         }
 
     def table(self) -> str:
@@ -110,6 +116,10 @@ class EvalReport:
             rows.append(
                 (f"abstained ({self.withheld_questions} withheld q)", f"{self.abstained_on_withheld:.3f}")
             )
+        if self.unanswerable is not None:
+            u = self.unanswerable
+            rows.append((f"abstained ({u['questions']} unanswerable q)", f"{u['abstained']}"))
+            rows.append(("answered with plausible span", f"{u['answered_with_plausible_span']}"))
         rows += [("latency p50 ms", f"{self.latency_p50:.1f}"), ("latency p95 ms", f"{self.latency_p95:.1f}")]
         rows.append(("answer differs at k=10", str(self.inconsistent)))
         width = max(len(name) for name, _ in rows)
@@ -167,7 +177,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 # -- data -------------------------------------------------------------------------------
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Read a JSON-lines file, or raise InvalidInput naming the problem."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -180,13 +191,13 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def load_articles(path: Path) -> list[EvalArticle]:
     """Read an articles.jsonl file ({id, title, url, text} per line)."""
-    return [EvalArticle(r["id"], r["title"], r.get("url"), r["text"]) for r in _read_jsonl(path)]
+    return [EvalArticle(r["id"], r["title"], r.get("url"), r["text"]) for r in read_jsonl(path)]
 
 
 def load_questions(path: Path, split: str = "all") -> list[EvalQuestion]:
     """Read a questions.jsonl file, keeping one split (dev, test) or all."""
     out = []
-    for r in _read_jsonl(path):
+    for r in read_jsonl(path):
         if split in ("all", r.get("split")):
             out.append(
                 EvalQuestion(
@@ -252,7 +263,15 @@ def ask_one(
         rank = first_covering_rank(ranked.citations, stored_id, q.answer_start, end)
     correct = not shown.abstained and answer_contains(shown.answer, q.answers)
     return QuestionResult(
-        q, withheld, shown.abstained, shown.answer, correct, rank, latency, ranked.answer == shown.answer
+        q,
+        withheld,
+        shown.abstained,
+        shown.answer,
+        correct,
+        rank,
+        latency,
+        ranked.answer == shown.answer,
+        shown.confidence,
     )
 
 
@@ -283,9 +302,17 @@ def run(
     questions: Sequence[EvalQuestion],
     withhold: int = 0,
     progress: bool = True,
+    *,
+    unanswerable: Sequence[UnanswerableQuestion] = (),
 ) -> tuple[EvalReport, list[QuestionResult]]:
-    """Ingest the kept articles into the service's (empty) knowledge base and ask every question."""
+    """Ingest the kept articles into the service's (empty) knowledge base and ask every question.
+
+    Unanswerable questions are asked too when given; the report then counts how often they abstain.
+    """
     from tqdm import tqdm
+
+    from cli.calibration import reliability
+    from cli.unanswerable import ask_unanswerable, summarise_unanswerable
 
     if service.kb().articles:
         raise InvalidInput("evaluation needs an empty knowledge base")
@@ -298,23 +325,37 @@ def run(
         ask_one(service, q, ids.get(q.article_id), q.article_id in left_out)
         for q in tqdm(questions, desc="asking", unit="q", file=sys.stderr, disable=not progress or None)
     ]
-    return summarise(results), results
+    report = summarise(results)
+    scored = [(r.confidence, r.correct) for r in results if r.confidence is not None]
+    if unanswerable:
+        known = {a.id for a in articles}
+        if unknown := sorted({u.article_id for u in unanswerable} - known):
+            raise InvalidInput(f"unanswerable questions name unknown articles: {', '.join(unknown[:3])}")
+        bar = tqdm(unanswerable, desc="unanswerable", unit="q", file=sys.stderr, disable=not progress or None)
+        asked = [ask_unanswerable(service, u) for u in bar]
+        report = replace(report, unanswerable=summarise_unanswerable(asked))
+        scored += [(u.confidence, False) for u in asked if u.confidence is not None]
+    if scored:
+        report = replace(report, calibration=reliability(scored))
+    return report, results
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate on a question set, in a fresh temporary knowledge base."""
     import tempfile
 
+    from cli.unanswerable import load_unanswerable
     from retrieval.compose import build_service, scratch_settings
 
     if args.llm and settings.llm.provider == "none":
         raise CitebotError("--llm needs CITEBOT_LLM__PROVIDER (openai or ollama) and CITEBOT_LLM__MODEL")
     articles = load_articles(args.articles)
     questions = load_questions(args.questions, args.split)
+    unanswerable = load_unanswerable(args.unanswerable, args.split) if args.unanswerable else []
     search = {"mode": args.retrieval} if args.retrieval else {}
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
         local = scratch_settings(settings, Path(tmp), "eval", llm=args.llm, search=search)
         with build_service(local) as service:
-            report, _ = run(service, articles, questions, args.withhold)
+            report, _ = run(service, articles, questions, args.withhold, unanswerable=unanswerable)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0

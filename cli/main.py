@@ -75,6 +75,9 @@ def _measuring_commands(sub: Subparsers) -> None:
     p.add_argument("--retrieval", choices=("bm25", "dense", "hybrid"), help="override search.mode")
     p.add_argument("--withhold", type=int, default=0, metavar="N", help="leave N articles out (seeded)")
     p.add_argument("--llm", action="store_true", help="answer with the configured LLM (CITEBOT_LLM__*)")
+    p.add_argument(
+        "--unanswerable", type=Path, help="unanswerable.jsonl: questions that should abstain (squad2-dev)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler="cli.evaluation:cmd_eval")
 

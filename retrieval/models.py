@@ -85,6 +85,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     articles_searched: int = 0
     answered_by: str = "extractive"
+    confidence: float | None = None  # probability that the answer answers (the answerability check)
+    label: Literal["sure", "unsure"] | None = None  # from confidence and answer.sure_confidence
 
     def to_json(self) -> dict[str, object]:
         """Return the CLI's JSON shape of this answer."""
@@ -106,4 +108,6 @@ class Answer:
                 for c in self.citations
             ],
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "label": self.label,
         }

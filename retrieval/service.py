@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from config.settings import MAX_K
 from retrieval.adding import add_documents, load_seeds
 from retrieval.answer import Gate, extract_answer
+from retrieval.answerability import AnswerabilityCheck, label_for, load_head
 from retrieval.asking import Query, Retrieval
 from retrieval.errors import InvalidInput, NotFound
 from retrieval.models import AddResult, Answer, ArticleInfo, Citation, SourceDocument
@@ -49,6 +50,7 @@ class CitebotService:
         self.llm = llm
         self._kbs: dict[str, KnowledgeBase] = {}
         self._kbs_lock = threading.Lock()
+        self._answerability: AnswerabilityCheck | None = None
 
     # -- knowledge bases ------------------------------------------------------------
     def kb(self, name: str | None = None) -> KnowledgeBase:
@@ -177,10 +179,29 @@ class CitebotService:
                 gate=Gate(a.min_dense_score, a.min_overlap, a.min_coverage, a.min_sentence_cosine),
                 second_ratio=a.second_sentence_ratio,
                 context=found.query.context,
+                judge=self.answerability() if found.vector is not None else None,
+                min_confidence=a.min_confidence,
             )
+        confidence = None if got.abstained else got.confidence
         return Answer(
-            found.query.question, got.answer, got.abstained, got.citations, {}, found.articles_searched
+            found.query.question,
+            got.answer,
+            got.abstained,
+            got.citations,
+            {},
+            found.articles_searched,
+            confidence=confidence,
+            label=label_for(confidence, a.sure_confidence),
         )
+
+    def answerability(self) -> AnswerabilityCheck | None:
+        """Return the answerability check (loaded once), or None when it is off or cannot run."""
+        if not self.settings.answer.answerability or not self.embedder.reads_pairs:
+            return None
+        with self._kbs_lock:
+            if self._answerability is None:
+                self._answerability = AnswerabilityCheck(load_head(), self.embedder)
+            return self._answerability
 
     def compose(
         self, found: Retrieval, extractive: Answer, on_draft: Callable[[Answer], None] | None = None
@@ -214,6 +235,8 @@ class CitebotService:
             abstained=False,
             citations=citations(top, result.verdict),
             answered_by=result.model,
+            confidence=None,  # the check judged the extractive sentence, not the model's answer
+            label=None,
         )
 
     def finish(self, found: Retrieval, answer: Answer) -> Answer:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.answer import NOT_FOUND
+from retrieval.relation import RELATION_THRESHOLD, unsupported_words
 from retrieval.text import STOPWORDS, sentence_spans
 
 if TYPE_CHECKING:
@@ -227,8 +228,14 @@ def verify(
     *,
     threshold: float = SUPPORT_THRESHOLD,
     min_share: float = MIN_SHARE,
+    relation_threshold: float = RELATION_THRESHOLD,
 ) -> Verification:
-    """Keep the sentences whose citations exist and support them; else tell the caller to fall back."""
+    """Keep the sentences whose citations exist and support them; else tell the caller to fall back.
+
+    A sentence is supported when a window of a cited passage is close to it (cosine), holds its
+    numbers and names, and states its relation: each of its other content words is in the window
+    or aligns with it (retrieval/relation.py).
+    """
     if not answer.strip():
         return fallback("the model returned nothing")
     if is_abstention(answer):
@@ -249,6 +256,11 @@ def verify(
         missing = unsupported_facts(claim, sources)
         if missing:
             dropped.append(Dropped(sentence, f"not in the cited passage: {', '.join(missing)}"))
+            continue
+        n = max(backing, key=lambda n: per_passage[n - 1][0])
+        window = passages[n - 1].text[per_passage[n - 1][1] : per_passage[n - 1][2]]
+        if gaps := unsupported_words(claim, window, embedder, relation_threshold):
+            dropped.append(Dropped(sentence, f"the cited passage does not say this: {', '.join(gaps)}"))
             continue
         kept.append(_with_markers(claim, backing))
         highlights += [(n, per_passage[n - 1][1], per_passage[n - 1][2]) for n in backing]

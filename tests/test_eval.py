@@ -102,3 +102,49 @@ def test_eval_command_prints_metrics_for_a_tiny_corpus(
     assert 0 <= report["abstention"]["abstained_on_withheld"] <= 1
     assert 0 <= report["abstention"]["answered_on_kept"] <= 1
     assert report["latency_ms"]["p50"] <= report["latency_ms"]["p95"]
+
+
+SQUAD2 = XQUAD.parent / "squad2-dev"
+
+
+def test_eval_asks_unanswerable_questions_and_reports_their_abstention(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    article = SQUAD2.joinpath("articles.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    aid = json.loads(article)["id"]
+
+    def first(name: str, n: int) -> list[str]:
+        lines = SQUAD2.joinpath(name).read_text(encoding="utf-8").splitlines()
+        return [line for line in lines if json.loads(line)["article_id"] == aid][:n]
+
+    (tmp_path / "a.jsonl").write_text(article + "\n", encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text("\n".join(first("questions.jsonl", 4)) + "\n", encoding="utf-8")
+    (tmp_path / "u.jsonl").write_text("\n".join(first("unanswerable.jsonl", 6)) + "\n", encoding="utf-8")
+    args = ["eval", "--articles", str(tmp_path / "a.jsonl"), "--questions", str(tmp_path / "q.jsonl")]
+    assert main([*args, "--unanswerable", str(tmp_path / "u.jsonl"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    unanswerable = report["abstention"]["unanswerable"]
+    assert unanswerable["questions"] == 6
+    assert 0 <= unanswerable["answered_with_plausible_span"] <= 1 - unanswerable["abstained"]
+    assert {"withheld_questions", "abstained_on_withheld", "answered_on_kept"} <= set(report["abstention"])
+    calibration = report["calibration"]
+    assert calibration["answers"] == sum(b["answers"] for b in calibration["bins"])
+    assert 0 <= calibration["ece"] <= 1
+
+
+def test_reliability_bins_confidences_and_weighs_the_calibration_error() -> None:
+    from cli.calibration import reliability
+
+    table = reliability([(0.95, True), (0.91, True), (0.15, False), (0.12, True)])
+    assert [(b["low"], b["answers"], b["accuracy"]) for b in table["bins"]] == [(0.1, 2, 0.5), (0.9, 2, 1.0)]
+    # |1.0 - 0.93| and |0.5 - 0.135|, each for half of the answers
+    assert table["ece"] == pytest.approx(0.5 * 0.07 + 0.5 * 0.365, abs=1e-4)
+
+
+def test_an_unanswerable_line_without_its_article_is_refused(tmp_path: Path) -> None:
+    from cli.unanswerable import load_unanswerable
+    from retrieval.errors import InvalidInput
+
+    (tmp_path / "u.jsonl").write_text('{"id": "x", "question": "Who?"}\n', encoding="utf-8")
+    with pytest.raises(InvalidInput, match="lacks"):
+        load_unanswerable(tmp_path / "u.jsonl")

@@ -1,0 +1,81 @@
+"""Questions the articles only seem to answer (SQuAD 2.0 style): does citebot abstain on them?"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from retrieval.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from retrieval.service import CitebotService
+
+
+@dataclass(frozen=True)
+class UnanswerableQuestion:
+    """A question written to look answerable, with the tempting wrong spans."""
+
+    id: str
+    question: str
+    article_id: str
+    plausible_answers: tuple[str, ...]
+    split: str
+
+
+@dataclass(frozen=True)
+class UnanswerableResult:
+    """What the service did with one unanswerable question."""
+
+    question: UnanswerableQuestion
+    abstained: bool
+    answer: str
+    plausible: bool  # answered, and the answer contains a plausible (wrong) span
+    latency_ms: float
+    confidence: float | None = None
+
+
+def load_unanswerable(path: Path, split: str = "all") -> list[UnanswerableQuestion]:
+    """Read an unanswerable.jsonl file ({id, question, article_id, plausible_answers, split})."""
+    from cli.evaluation import read_jsonl
+
+    out = []
+    for r in read_jsonl(path):
+        if split not in ("all", r.get("split")):
+            continue
+        try:
+            out.append(
+                UnanswerableQuestion(
+                    r["id"],
+                    r["question"],
+                    r["article_id"],
+                    tuple(r.get("plausible_answers") or ()),
+                    r["split"],
+                )
+            )
+        except KeyError as exc:
+            raise InvalidInput(f"{path}: a line lacks {exc}") from exc
+    return out
+
+
+def ask_unanswerable(service: CitebotService, q: UnanswerableQuestion) -> UnanswerableResult:
+    """Ask one unanswerable question the way users do."""
+    from cli.evaluation import answer_contains
+
+    t0 = time.perf_counter()
+    shown = service.ask(q.question)
+    latency = (time.perf_counter() - t0) * 1000
+    plausible = not shown.abstained and answer_contains(shown.answer, q.plausible_answers)
+    return UnanswerableResult(q, shown.abstained, shown.answer, plausible, latency, shown.confidence)
+
+
+def summarise_unanswerable(results: Sequence[UnanswerableResult]) -> dict[str, Any]:
+    """Return the `abstention.unanswerable` block of `citebot eval --json`."""
+    n = len(results)
+    return {
+        "questions": n,
+        "abstained": round(sum(r.abstained for r in results) / n, 4) if n else None,
+        "answered_with_plausible_span": round(sum(r.plausible for r in results) / n, 4) if n else None,
+    }
