@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.benchcorpus import SyntheticEmbedder, load_sources, make_corpus, timed_questions
+from cli.benchscale import chunk_texts, ingest_floor, plain_torch_model, time_add, work_embed
+from cli.benchservers import work_servers
 from cli.evaluation import percentile
 
 if TYPE_CHECKING:
@@ -21,58 +24,52 @@ if TYPE_CHECKING:
 KB = "bench"
 
 
-def _settings(data_dir: str) -> Settings:
+def settings_for(spec: dict[str, Any], data_dir: str | None = None) -> Settings:
+    """Return scratch settings for a worker: its data dir, and the driver's ONNX export if any."""
     from config.loader import load_settings
     from retrieval.compose import scratch_settings
 
-    return scratch_settings(load_settings(), Path(data_dir), KB)
+    export = {"export_dir": Path(spec["export_dir"])} if spec.get("export_dir") else {}
+    return scratch_settings(load_settings(), Path(data_dir or spec["data_dir"]), KB, embedding=export)
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MB."""
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _service(settings: Settings) -> CitebotService:
+def service_for(settings: Settings) -> CitebotService:
+    """Build a worker's service."""
     from retrieval.compose import build_service
 
     return build_service(settings)
 
 
-def _chunk_texts(docs: list[SourceDocument], settings: Settings) -> list[str]:
-    from retrieval.chunking import chunk_text
-
-    c = settings.chunk
-    return [
-        (f"{d.title}\n" if c.title_in_embedding else "") + ch.text
-        for d in docs
-        for ch in chunk_text(d.text, c.size, c.overlap)
-    ]
-
-
 def work_ingest(spec: dict[str, Any]) -> dict[str, Any]:
-    """Time the add pipeline over documents against raw model.encode of the same chunk texts."""
-    settings = _settings(spec["data_dir"])
+    """Time the add pipeline over documents against plain torch encode of the same chunk texts."""
+    settings = settings_for(spec)
     docs = [
         d for d, _ in make_corpus(load_sources(_path(spec["articles"]), settings), spec["chunks"], settings)
     ]
-    service = _service(settings)
-    model = service.embedder._model  # type: ignore[attr-defined]
+    service = service_for(settings)
+    model = plain_torch_model(settings)
     batch = settings.embedding.batch_size
-    model.encode(_chunk_texts(docs[:2], settings), batch_size=batch)  # warm up
+    ingest_floor(model, chunk_texts(docs[:2], settings), batch)  # warm up both
+    service.embedder.encode(chunk_texts(docs[:2], settings))
     # Slice by slice, alternating which goes first (ABBA), so a change in machine load (other
     # processes on the same cores) hits the raw encode and the pipeline alike.
     raw_s = pipeline_s = 0.0
     chunks = 0
     for n, lo in enumerate(range(0, len(docs), 32)):
         part = docs[lo : lo + 32]
-        texts = _chunk_texts(part, settings)
+        texts = chunk_texts(part, settings)
         chunks += len(texts)
         for step in ("raw", "pipeline") if n % 2 == 0 else ("pipeline", "raw"):
             t0 = time.perf_counter()
             if step == "raw":
-                model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
+                ingest_floor(model, texts, batch)
                 raw_s += time.perf_counter() - t0
             else:
                 _add(service, part)
@@ -81,7 +78,7 @@ def work_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     _finish(service)  # a later search would pay for any deferred index work: count it here
     pipeline_s += time.perf_counter() - t0
     if spec.get("seed_dir"):  # seed the cold-start data dir here, saving a process start
-        _service(_settings(spec["seed_dir"])).seed(KB)
+        service_for(settings_for(spec, spec["seed_dir"])).seed(KB)
     return {
         "chunks": chunks,
         "documents": len(docs),
@@ -105,9 +102,9 @@ def work_build(spec: dict[str, Any]) -> dict[str, Any]:
 
     from retrieval.adding import article_id_for
 
-    settings = _settings(spec["data_dir"])
+    settings = settings_for(spec)
     corpus = make_corpus(load_sources(_path(spec["articles"]), settings), spec["chunks"], settings)
-    service = _service(settings)
+    service = service_for(settings)
     present = set(service.kb(KB).articles)
     done = sum(n for d, n in corpus if article_id_for(d) in present)
     real_docs: list[SourceDocument] = []
@@ -137,8 +134,8 @@ def work_build(spec: dict[str, Any]) -> dict[str, Any]:
         "seconds": t2 - t0,
         "real_seconds": t1 - t0,
         "synthetic_chunks_per_s": synthetic / (t2 - t1) if synthetic else None,
-        "peak_rss_mb": _peak_rss_mb(),
-        "disk_mb": _disk_mb(Path(spec["data_dir"])),
+        "peak_rss_mb": peak_rss_mb(),
+        "disk_mb": disk_mb(Path(spec["data_dir"])),
     }
 
 
@@ -160,10 +157,10 @@ def _real_vectors(service: CitebotService, docs: list[SourceDocument], limit: in
 
 def work_ask(spec: dict[str, Any]) -> dict[str, Any]:
     """Open the knowledge base in a fresh process and time warm asks against one query embed."""
-    settings = _settings(spec["data_dir"])
+    settings = settings_for(spec)
     questions = timed_questions(_path(spec["articles"]), spec["questions"])
     t0 = time.perf_counter()
-    service = _service(settings)
+    service = service_for(settings)
     service.ask(questions[0], KB)
     first_s = time.perf_counter() - t0
     for q in questions[:3]:  # warm caches and allocator
@@ -186,7 +183,8 @@ def work_ask(spec: dict[str, Any]) -> dict[str, Any]:
         "floor_ms": percentile(floors, 50),
         "parts_p50_ms": {k: round(percentile(v, 50), 2) for k, v in parts.items()},
         "open_and_first_ask_s": first_s,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),  # serving memory: taken before the add below
+        "add": time_add(service, KB, load_sources(_path(spec["articles"]), settings)),
     }
 
 
@@ -197,11 +195,11 @@ def work_encode(spec: dict[str, Any]) -> dict[str, Any]:
 
     from retrieval.embedding import resolve_model
 
-    settings = _settings(spec["data_dir"])
+    settings = settings_for(spec)
     docs = [
         d for d, _ in make_corpus(load_sources(_path(spec["articles"]), settings), spec["chunks"], settings)
     ]
-    texts = _chunk_texts(docs, settings)
+    texts = chunk_texts(docs, settings)
     model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
     variants = [(int(b), int(t)) for b, t in spec["variants"]]  # (batch size, torch threads)
     seconds = dict.fromkeys(variants, 0.0)
@@ -216,14 +214,26 @@ def work_encode(spec: dict[str, Any]) -> dict[str, Any]:
     return {f"batch={b} threads={t}": len(texts) * rounds / s for (b, t), s in seconds.items()}
 
 
-WORKERS = {"ingest": work_ingest, "build": work_build, "ask": work_ask, "encode": work_encode}
+def _work_embed(spec: dict[str, Any]) -> dict[str, Any]:
+    return work_embed(spec, settings_for(spec), timed_questions(_path(spec["articles"]), spec["questions"]))
+
+
+WORKERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "ingest": work_ingest,
+    "build": work_build,
+    "ask": work_ask,
+    "encode": work_encode,
+    "embed": _work_embed,
+    "servers": work_servers,
+}
 
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _disk_mb(path: Path) -> float:
+def disk_mb(path: Path) -> float:
+    """Return the size of the files below path in MB."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 

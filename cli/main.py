@@ -93,6 +93,8 @@ def _measuring_commands(sub: Subparsers) -> None:
     p.add_argument("--embed-limit", type=int, default=2000, help="embed for real up to this many chunks")
     p.add_argument("--ingest-chunks", type=int, help="chunks for the ingest rate (default: embed limit)")
     p.add_argument("--cold-runs", type=int, default=3, help="cold-start runs (median)")
+    p.add_argument("--servers", type=int, default=0, metavar="N", help="instead: N small knowledge bases")
+    p.add_argument("--open-kbs", type=int, metavar="N", help="with --servers: knowledge bases kept open")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler="cli.bench:cmd_bench")
 

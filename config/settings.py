@@ -51,6 +51,17 @@ class EmbeddingSettings(BaseModel):
         description="torch threads for embedding one question (0: torch's default); 1 avoids "
         "stalls of up to 0.5 s when other processes share the cores.",
     )
+    backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="auto: ONNX Runtime for models it can run (exported once into the data "
+        "directory), else torch; onnx: fail if ONNX Runtime cannot run the model; torch: always torch.",
+    )
+    threads: int = Field(
+        0, ge=0, le=256, description="ONNX Runtime threads per encode (0: one per CPU core, at most 4)."
+    )
+    export_dir: Path | None = Field(
+        None, description="Where ONNX exports of the model are kept (unset: DATA_DIR/models)."
+    )
 
 
 class ChromaSettings(BaseModel):
@@ -223,6 +234,13 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     kb: str = Field("default", description="Knowledge base used when none is named.")
+    open_kbs: int = Field(
+        200,
+        ge=1,
+        le=1_000_000,
+        description="Knowledge bases kept open in memory (each with its BM25 index); the least "
+        "recently used is closed first and reopened from disk when next used.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     chunk: ChunkSettings = ChunkSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()

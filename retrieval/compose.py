@@ -31,19 +31,19 @@ def build_service(
     answerer instead of the one the settings name. load_model=False skips the model's start-up
     cost for commands that never embed (list, remove).
     """
-    from retrieval.embedding import SentenceTransformerEmbedder
+    from retrieval.onnx_embedding import make_embedder
     from retrieval.service import CitebotService
     from retrieval.store import ChromaStore
 
     if embedder is None and load_model:
-        model = SentenceTransformerEmbedder(settings.embedding)
+        model = make_embedder(settings.embedding, settings.data_dir)
         with ThreadPoolExecutor(max_workers=1) as pool:
             loading = pool.submit(model.load)
             store = ChromaStore.from_settings(settings)
             loading.result()
         embedder = model
     else:
-        embedder = embedder or SentenceTransformerEmbedder(settings.embedding)
+        embedder = embedder or make_embedder(settings.embedding, settings.data_dir)
         store = ChromaStore.from_settings(settings)
     if llm is None and settings.llm.provider != "none" and load_model:
         from retrieval.llm import LLMAnswerer

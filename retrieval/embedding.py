@@ -30,6 +30,9 @@ class Embedder:
     # True: pair_states gives the token states the shipped answerability head was trained on.
     reads_pairs = False
 
+    def load(self) -> None:
+        """Load the model now (call from a worker thread); this default has nothing to load."""
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """Return a (len(texts), dimension) array of unit vectors."""
         raise NotImplementedError
@@ -205,7 +208,7 @@ class SentenceTransformerEmbedder(Embedder):
             for i, out, ids, offsets in zip(
                 index, outputs, marks["input_ids"], marks["offset_mapping"], strict=True
             ):
-                vectors[i] = _unit(_numpy(out["sentence_embedding"]))
+                vectors[i] = unit_vector(_numpy(out["sentence_embedding"]))
                 seen = out.get("input_ids")
                 if seen is None or _numpy(seen)[: len(ids)].tolist() != list(ids):
                     misaligned.append(i)
@@ -216,7 +219,7 @@ class SentenceTransformerEmbedder(Embedder):
                 for j, (s, e) in enumerate(spans[i]):
                     inside = (ends > starts) & (starts >= s) & (ends <= e)
                     if inside.any():
-                        rows[j] = _unit(tokens[inside].mean(axis=0))
+                        rows[j] = unit_vector(tokens[inside].mean(axis=0))
                 pooled[i] = rows
         if misaligned:
             log.warning(
@@ -284,7 +287,8 @@ def _numpy(tensor: Any) -> np.ndarray:
     return np.asarray(tensor.detach().cpu().float().numpy(), dtype=np.float32)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit_vector(v: np.ndarray) -> np.ndarray:
+    """Return v scaled to length 1 (a zero vector unchanged), as float32."""
     norm = float(np.linalg.norm(v))
     return (v / norm).astype(np.float32) if norm else v.astype(np.float32)
 

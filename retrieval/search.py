@@ -12,11 +12,12 @@ import numpy as np
 
 from retrieval.lexical import LexicalIndex
 from retrieval.models import ArticleInfo, Passage
+from retrieval.store import StoredChunk
 from retrieval.vectors import unpack_vectors
 
 if TYPE_CHECKING:
     from config.settings import SearchSettings
-    from retrieval.store import KBStore, StoredChunk
+    from retrieval.store import KBStore
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ class Hits:
 class KnowledgeBase:
     """A knowledge base's visible articles and BM25 index, kept in step with Chroma."""
 
-    def __init__(self, store: KBStore, index_dir: Path | None) -> None:
+    def __init__(
+        self, store: KBStore, index_dir: Path | None, write_lock: threading.Lock | None = None
+    ) -> None:
         self.store = store
         self._index_dir = index_dir
         self._lock = threading.Lock()
@@ -41,7 +44,7 @@ class KnowledgeBase:
         self._versions: dict[str, str] = {}
         self._lexical: LexicalIndex | None = None
         self._lexical_token: str | None = None
-        self.write_lock = threading.Lock()
+        self.write_lock = write_lock or threading.Lock()
 
     def sync(self) -> None:
         """Reload the article list if another writer changed the store (BM25 follows lazily)."""
@@ -59,30 +62,50 @@ class KnowledgeBase:
             log.debug("kb %s: %d articles", self.store.name, len(self._versions))
 
     def lexical(self) -> LexicalIndex:
-        """Return the BM25 index of the visible chunks, loading or rebuilding it if stale."""
-        # Built on first use after a change, not per add: bulk ingestion stays linear.
+        """Return the BM25 index of the visible chunks, brought up to date with the store."""
+        # Updated on first use after a change, not per add: bulk ingestion stays linear.
         with self._lock:
-            if self._lexical is None or self._lexical_token != self._token:
-                token = self._token or ""
-                lexical = self._load_index(token)
-                if lexical is None:
-                    versions = self._versions
-                    live = [c for c in self.store.iter_chunks() if versions.get(c.article_id) == c.version]
-                    live.sort(key=lambda c: (c.article_id, c.start))
-                    lexical = LexicalIndex(live)
-                    if self._index_dir is not None:
-                        try:
-                            lexical.save(self._index_dir, token)
-                        except OSError as exc:
-                            log.warning("could not save the BM25 index to %s: %s", self._index_dir, exc)
-                self._lexical, self._lexical_token = lexical, token
-                log.debug("kb %s: BM25 over %d chunks", self.store.name, len(lexical.chunks))
+            token = self._token or ""
+            if self._lexical is None or self._lexical_token != token:
+                self._lexical = self._update_index(self._lexical, token)
+                self._lexical_token = token
+                log.debug("kb %s: BM25 over %d chunks", self.store.name, self._lexical.size)
             return self._lexical
 
-    def _load_index(self, token: str) -> LexicalIndex | None:
-        if self._index_dir is None:
-            return None
-        return LexicalIndex.load(self._index_dir, token)
+    def _update_index(self, index: LexicalIndex | None, token: str) -> LexicalIndex:
+        """Index the chunks of visible versions the index lacks (only those), then save what changed."""
+        saved = None
+        if index is None and self._index_dir is not None:
+            loaded = LexicalIndex.load(self._index_dir)
+            index, saved = loaded if loaded is not None else (None, None)
+        versions = self._versions  # replaced, never changed in place, by sync
+        counts = {aid: info.chunks for aid, info in self.articles.items()}
+        held = index.covered() if index is not None else {}
+        missing = [aid for aid, v in versions.items() if held.get((aid, v)) != counts.get(aid)]
+        if index is None or any((aid, versions[aid]) in held for aid in missing):
+            # No index yet, or a version held with other chunks (changed chunk settings): rebuild.
+            index, missing = LexicalIndex(), list(versions)
+        if missing:
+            index.add(self._live_chunks(missing, versions))
+        changed = index.set_live(versions) or bool(missing)
+        if index.dead_share() > 0.3:  # removed and replaced versions: drop them from the index
+            index.compact()
+            changed = True
+        if self._index_dir is not None and (changed or saved != token):
+            try:
+                index.save(self._index_dir, token)
+            except OSError as exc:
+                log.warning("could not save the BM25 index to %s: %s", self._index_dir, exc)
+        return index
+
+    def _live_chunks(self, article_ids: list[str], versions: dict[str, str]) -> list[StoredChunk]:
+        """Read the visible versions' chunks of some articles (a few by id, many by a full scan)."""
+        wanted = set(article_ids)
+        few = len(wanted) <= 100 and len(wanted) * 4 <= len(versions)
+        found = self.store.chunks_of(article_ids) if few else self.store.iter_chunks()
+        live = [c for c in found if c.article_id in wanted and versions.get(c.article_id) == c.version]
+        live.sort(key=lambda c: (c.article_id, c.start))
+        return live
 
     def _fill_dense(
         self, scores: dict[str, float | None], blobs: dict[str, str], ids: list[str], vector: np.ndarray
@@ -102,12 +125,13 @@ class KnowledgeBase:
         n = max(settings.candidates, k)
         dense: list[StoredChunk] = []
         if settings.mode != "bm25" and vector is not None:
-            # Over-fetch: chunks of versions not (or no longer) visible are dropped here.
-            dense = [c for c in self.store.query(vector, n + 10) if self.is_live(c)][:n]
+            # Over-fetch: chunks of versions not (or no longer) visible are dropped here. Ids and
+            # scores only: texts are read below for the few chunks that make the answer.
+            dense = [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n]
         lexical = self.lexical().search(query, n) if settings.mode != "dense" else []
-        chunks: dict[str, StoredChunk] = {c.id: c for c in dense}
-        for chunk, _ in lexical:
-            chunks.setdefault(chunk.id, chunk)
+        chunks: dict[str, StoredChunk] = {c.id: c for c, _ in lexical}  # with their texts
+        bare = {c.id for c in dense if c.id not in chunks}
+        chunks.update((c.id, c) for c in dense if c.id in bare)
         bm25 = {chunk.id: score for chunk, score in lexical}
         dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
         # The sentence vectors come with the query's own results, or with the vectors filled in.
@@ -123,6 +147,11 @@ class KnowledgeBase:
         if vector is not None:
             missing = [cid for cid in best if dense_scores.get(cid) is None]
             self._fill_dense(dense_scores, blobs, missing, vector)
+        # One read for the texts of dense-only chunks and every shown chunk's sentence vectors.
+        fetched = self.store.chunks_by_id([cid for cid in best if cid in bare or cid not in blobs])
+        chunks.update((cid, c) for cid, c in fetched.items() if cid in bare)
+        blobs.update((cid, c.sentences) for cid, c in fetched.items() if c.sentences is not None)
+        best = [cid for cid in best if cid not in bare or cid in fetched]  # gone since the query
         passages = [
             self._passage(chunks[cid], fused[cid], dense_scores.get(cid), bm25.get(cid)) for cid in best
         ]
@@ -143,6 +172,13 @@ class KnowledgeBase:
             dense=dense,
             bm25=bm25,
         )
+
+
+def _bare(hit: tuple[str, float]) -> StoredChunk:
+    """Return a chunk known only by its id (`article:version:index`) and dense score."""
+    cid, score = hit
+    article_id, version, _ = cid.rsplit(":", 2)
+    return StoredChunk(cid, article_id, version, 0, 0, "", score)
 
 
 def _rrf(dense: list[StoredChunk], lexical: list[StoredChunk], settings: SearchSettings) -> dict[str, float]:

@@ -17,6 +17,7 @@ from retrieval.answer import Gate, extract_answer
 from retrieval.answerability import AnswerabilityCheck, label_for, load_head
 from retrieval.asking import Query, Retrieval
 from retrieval.errors import InvalidInput, NotFound
+from retrieval.kbcache import OpenCache
 from retrieval.models import AddResult, Answer, ArticleInfo, Citation, SourceDocument
 from retrieval.search import KnowledgeBase
 from retrieval.store import ChromaStore, validate_kb_name
@@ -48,21 +49,21 @@ class CitebotService:
         self.store = store
         self._fetcher = fetcher
         self.llm = llm
-        self._kbs: dict[str, KnowledgeBase] = {}
-        self._kbs_lock = threading.Lock()
+        self._kbs: OpenCache[KnowledgeBase] = OpenCache(settings.open_kbs)
         self._answerability: AnswerabilityCheck | None = None
+        self._answerability_lock = threading.Lock()
 
     # -- knowledge bases ------------------------------------------------------------
     def kb(self, name: str | None = None) -> KnowledgeBase:
         """Return the knowledge base called name (the default one if None), in sync with the store."""
         name = validate_kb_name(self.settings.kb if name is None else name)
-        with self._kbs_lock:
-            kb = self._kbs.get(name)
-            if kb is None:
-                kb = KnowledgeBase(self.store.knowledge_base(name, self.embedder.name), self.index_dir(name))
-                self._kbs[name] = kb
+        kb = self._kbs.get(name, self._open_kb)
         kb.sync()
         return kb
+
+    def _open_kb(self, name: str) -> KnowledgeBase:
+        store = self.store.knowledge_base(name, self.embedder.name)
+        return KnowledgeBase(store, self.index_dir(name), self._kbs.write_lock(name))
 
     def index_dir(self, name: str) -> Path:
         """Return where the BM25 index of a knowledge base is cached (per store location)."""
@@ -198,7 +199,7 @@ class CitebotService:
         """Return the answerability check (loaded once), or None when it is off or cannot run."""
         if not self.settings.answer.answerability or not self.embedder.reads_pairs:
             return None
-        with self._kbs_lock:
+        with self._answerability_lock:
             if self._answerability is None:
                 self._answerability = AnswerabilityCheck(load_head(), self.embedder)
             return self._answerability

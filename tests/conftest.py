@@ -21,6 +21,7 @@ from tests.fakes import HashEmbedder
 
 pytest_plugins = ["tests.conftest_netguard", "tests.fetchserver"]
 
+EXPORT_DIR = Path(__file__).resolve().parent.parent / ".cache" / "onnx"
 SEED_TEXT = (Path(__file__).parent.parent / "seeds" / "kim-jong-un-train-to-russia.txt").read_text(
     encoding="utf-8"
 )
@@ -34,6 +35,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.setenv("CITEBOT_DATA_DIR", str(tmp_path / "data"))
+    # One ONNX export of the packaged model for every test (and run): it takes about a minute.
+    monkeypatch.setenv("CITEBOT_EMBEDDING__EXPORT_DIR", str(EXPORT_DIR))
     monkeypatch.chdir(tmp_path)
 
 

@@ -26,7 +26,7 @@ def test_bench_json_has_every_figure_and_they_are_positive(capsys: pytest.Captur
     report = json.loads(out)
     assert {"machine", "date", "ingest", "ask", "memory", "cold_start"} <= set(report)
     assert _positive(report["machine"]["cpu_count"])
-    assert _positive(report["machine"]["torch_threads"])
+    assert report["machine"]["embedder"] == "OnnxEmbedder"
     assert isinstance(report["machine"]["platform"], str)
     assert isinstance(report["machine"]["python"], str)
     ingest = report["ingest"]
@@ -35,6 +35,11 @@ def test_bench_json_has_every_figure_and_they_are_positive(capsys: pytest.Captur
     assert size == "200"
     assert all(_positive(ask[k]) for k in ("p50_ms", "p95_ms", "floor_ms"))
     assert ask["p95_ms"] >= ask["p50_ms"]
+    assert ask["add"]["chunks"] > 20 and 0 < ask["add"]["beyond_embedding_s"] < ask["add"]["total_s"]
     assert ask["synthetic_embeddings"] is True  # 200 chunks, embedded for real only up to 100
     assert _positive(report["memory"]["200"])
-    assert all(_positive(report["cold_start"][k]) for k in ("ask_s", "import_s", "ratio"))
+    cold = report["cold_start"]
+    assert all(_positive(cold[k]) for k in ("ask_s", "import_s", "ratio"))
+    assert cold["imports"] and all(_positive(seconds) for _, seconds in cold["imports"])
+    assert cold["torch_imported"] == []  # the ONNX ask path
+    assert all(_positive(report["embed"][k]) for k in ("ms", "torch_ms", "ratio"))
