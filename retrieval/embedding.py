@@ -130,7 +130,28 @@ class PairStates:
     words: tuple[tuple[int, str], ...]  # each question word: its first token's row, its text
 
 
-class SentenceTransformerEmbedder(Embedder):
+class PairReader(Embedder):
+    """An embedder whose transformer can read a question and a context together (token states)."""
+
+    @property
+    def reads_pairs(self) -> bool:  # type: ignore[override]
+        """Tell whether this is the packaged model, whose pair states the answerability head reads."""
+        return is_packaged(self.name)
+
+    def pair_states(
+        self, question: str, contexts: list[str], max_length: int = PAIR_MAX_LENGTH
+    ) -> list[PairStates] | None:
+        """Return the token states of (question, context) pairs read together by the model's transformer."""
+        if not contexts:
+            return []
+        self.load()
+        return self._read_pairs(question, contexts, max_length)
+
+    def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
+        raise NotImplementedError
+
+
+class SentenceTransformerEmbedder(PairReader):
     """Embed with a sentence-transformers model loaded once per process."""
 
     def __init__(self, settings: EmbeddingSettings) -> None:
@@ -234,19 +255,10 @@ class SentenceTransformerEmbedder(Embedder):
                 pooled[i] = rows
         return vectors, pooled
 
-    @property
-    def reads_pairs(self) -> bool:  # type: ignore[override]
-        """Tell whether this is the packaged model, whose pair states the answerability head reads."""
-        return is_packaged(self.name)
-
-    def pair_states(
-        self, question: str, contexts: list[str], max_length: int = PAIR_MAX_LENGTH
-    ) -> list[PairStates] | None:
-        """Return the token states of (question, context) pairs read together by the model's transformer."""
-        if self._model is None:
-            self.load()
-        if not getattr(self._model.tokenizer, "is_fast", False) or not contexts:
-            return None if contexts else []
+    def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
+        """Run the transformer over the pairs (None: a slow tokenizer gives no word offsets)."""
+        if not getattr(self._model.tokenizer, "is_fast", False):
+            return None
         with _torch_threads(self._settings.query_threads):
             return _pair_states(self._model, question, contexts, max_length)
 

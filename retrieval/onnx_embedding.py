@@ -26,9 +26,9 @@ import numpy as np
 from retrieval.embedding import (
     PAIR_MAX_LENGTH,
     Embedder,
+    PairReader,
     PairStates,
     SentenceTransformerEmbedder,
-    is_packaged,
     pair_states_from,
     resolve_model,
     unit_vector,
@@ -161,7 +161,7 @@ def make_embedder(settings: EmbeddingSettings, data_dir: Path) -> Embedder:
     return SentenceTransformerEmbedder(settings)
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(PairReader):
     """Embed with ONNX Runtime: the same vectors as sentence-transformers (cosine >= 0.999)."""
 
     def __init__(self, settings: EmbeddingSettings, model_dir: Path, cache_root: Path) -> None:
@@ -291,21 +291,10 @@ class OnnxEmbedder(Embedder):
                 pooled[i] = out
         return vectors, pooled
 
-    @property
-    def reads_pairs(self) -> bool:  # type: ignore[override]
-        """Tell whether this is the packaged model, whose pair states the answerability head reads."""
-        return is_packaged(self.name)
-
-    def pair_states(
-        self, question: str, contexts: list[str], max_length: int = PAIR_MAX_LENGTH
-    ) -> list[PairStates] | None:
-        """Return the token states of (question, context) pairs read together by the transformer."""
-        if self._session is None:
-            self.load()
+    def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
+        """Run the transformer over the pairs, tokenized as sentence-transformers' tokenizer does."""
         if self._fallback is not None:
             return self._fallback.pair_states(question, contexts, max_length)
-        if not contexts:
-            return []
         tokenizer = self._pair_tokenizer
         if max_length != PAIR_MAX_LENGTH:
             tokenizer = self._tokenizer_for(max_length, "only_second")
