@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+# Tokens of a (question, context) pair the answerability head was trained on; the context is cut.
+PAIR_MAX_LENGTH = 128
 
 
 class Embedder:
@@ -128,7 +130,28 @@ class PairStates:
     words: tuple[tuple[int, str], ...]  # each question word: its first token's row, its text
 
 
-class SentenceTransformerEmbedder(Embedder):
+class PairReader(Embedder):
+    """An embedder whose transformer can read a question and a context together (token states)."""
+
+    @property
+    def reads_pairs(self) -> bool:  # type: ignore[override]
+        """Tell whether this is the packaged model, whose pair states the answerability head reads."""
+        return is_packaged(self.name)
+
+    def pair_states(
+        self, question: str, contexts: list[str], max_length: int = PAIR_MAX_LENGTH
+    ) -> list[PairStates] | None:
+        """Return the token states of (question, context) pairs read together by the model's transformer."""
+        if not contexts:
+            return []
+        self.load()
+        return self._read_pairs(question, contexts, max_length)
+
+    def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
+        raise NotImplementedError
+
+
+class SentenceTransformerEmbedder(PairReader):
     """Embed with a sentence-transformers model loaded once per process."""
 
     def __init__(self, settings: EmbeddingSettings) -> None:
@@ -232,19 +255,10 @@ class SentenceTransformerEmbedder(Embedder):
                 pooled[i] = rows
         return vectors, pooled
 
-    @property
-    def reads_pairs(self) -> bool:  # type: ignore[override]
-        """Tell whether this is the packaged model, whose pair states the answerability head reads."""
-        return self.name in _PACKAGED_NAMES
-
-    def pair_states(
-        self, question: str, contexts: list[str], max_length: int = 128
-    ) -> list[PairStates] | None:
-        """Return the token states of (question, context) pairs read together by the model's transformer."""
-        if self._model is None:
-            self.load()
-        if not getattr(self._model.tokenizer, "is_fast", False) or not contexts:
-            return None if contexts else []
+    def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
+        """Run the transformer over the pairs (None: a slow tokenizer gives no word offsets)."""
+        if not getattr(self._model.tokenizer, "is_fast", False):
+            return None
         with _torch_threads(self._settings.query_threads):
             return _pair_states(self._model, question, contexts, max_length)
 
@@ -264,21 +278,35 @@ def _pair_states(model: Any, question: str, contexts: list[str], max_length: int
     ).to(model.device)
     with torch.inference_mode():
         states = model[0].auto_model(**enc).last_hidden_state
-    states = torch.nn.functional.normalize(states, dim=-1)
+    return pair_states_from(_numpy(states), enc.encodings, question)
+
+
+def is_packaged(name: str) -> bool:
+    """Tell whether name is the packaged model, the one the answerability head was trained on."""
+    return name in _PACKAGED_NAMES
+
+
+def pair_states_from(states: np.ndarray, encodings: Sequence[Any], question: str) -> list[PairStates]:
+    """Return unit PairStates from a batch's token states and its (question, context) encodings.
+
+    encodings are the fast tokenizer's `tokenizers.Encoding` objects of the pairs, one per row
+    of states (batch, tokens, dimension); padding rows belong to neither side and are dropped.
+    """
+    norms = np.linalg.norm(states, axis=-1, keepdims=True)
+    unit = (states / np.maximum(norms, 1e-12)).astype(np.float32)
     out = []
-    for i in range(len(contexts)):
-        side = enc.sequence_ids(i)
+    for rows, enc in zip(unit, encodings, strict=True):
+        side, word_ids = enc.sequence_ids, enc.word_ids
         q_rows = [t for t, s in enumerate(side) if s == 0]
         c_rows = [t for t, s in enumerate(side) if s == 1]
         first: dict[int, int] = {}
         for n, t in enumerate(q_rows):
-            first.setdefault(enc.word_ids(i)[t], n)
+            first.setdefault(word_ids[t], n)
         q_words = []
         for word, n in first.items():
-            span = enc.word_to_chars(i, word, sequence_index=0)
-            q_words.append((n, question[span.start : span.end]))
-        tensor = states[i]
-        out.append(PairStates(_numpy(tensor[q_rows]), _numpy(tensor[c_rows]), tuple(q_words)))
+            start, end = enc.word_to_chars(word, 0)
+            q_words.append((n, question[start:end]))
+        out.append(PairStates(rows[q_rows], rows[c_rows], tuple(q_words)))
     return out
 
 

@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.embedding import Embedder, SentenceTransformerEmbedder, resolve_model, unit_vector
+from retrieval.embedding import (
+    PAIR_MAX_LENGTH,
+    Embedder,
+    PairReader,
+    PairStates,
+    SentenceTransformerEmbedder,
+    pair_states_from,
+    resolve_model,
+    unit_vector,
+)
 from retrieval.errors import CitebotError
 
 if TYPE_CHECKING:
@@ -152,7 +161,7 @@ def make_embedder(settings: EmbeddingSettings, data_dir: Path) -> Embedder:
     return SentenceTransformerEmbedder(settings)
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(PairReader):
     """Embed with ONNX Runtime: the same vectors as sentence-transformers (cosine >= 0.999)."""
 
     def __init__(self, settings: EmbeddingSettings, model_dir: Path, cache_root: Path) -> None:
@@ -163,6 +172,7 @@ class OnnxEmbedder(Embedder):
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._pair_tokenizer: Any = None
         self._inputs: list[str] = []
         self._fallback: SentenceTransformerEmbedder | None = None
         self.dimension = 0
@@ -193,7 +203,6 @@ class OnnxEmbedder(Embedder):
 
     def _open(self, path: Path) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         log.info("loading embedding model %s (ONNX Runtime, %s)", self.name, path.parent.name)
         options = ort.SessionOptions()
@@ -204,25 +213,41 @@ class OnnxEmbedder(Embedder):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        tokenizer = Tokenizer.from_file(str(self._model_dir / "tokenizer.json"))
         st_config = _json(self._model_dir / "sentence_bert_config.json")
-        tokenizer.enable_truncation(int(st_config.get("max_seq_length") or 512))
+        tokenizer = self._tokenizer_for(int(st_config.get("max_seq_length") or 512), "longest_first")
+        # Pairs are cut as sentence-transformers' tokenizer cuts them for the torch path:
+        # the context only, to the length the answerability head was trained on.
+        pairs = self._tokenizer_for(PAIR_MAX_LENGTH, "only_second")
+        self._inputs = [i.name for i in session.get_inputs()]
+        self.dimension = int(_json(self._model_dir / "config.json")["hidden_size"])
+        self._tokenizer, self._pair_tokenizer, self._session = tokenizer, pairs, session
+
+    def _tokenizer_for(self, max_length: int, strategy: str) -> Any:
+        """Return the model's fast tokenizer, cutting at max_length and padding to the longest."""
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self._model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length, strategy=strategy)
         pad = tokenizer.padding or {}
         pad_token = pad.get("pad_token", "[PAD]")
         pad_id = tokenizer.token_to_id(pad_token)
         tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0, pad_token=pad_token)
-        self._inputs = [i.name for i in session.get_inputs()]
-        self.dimension = int(_json(self._model_dir / "config.json")["hidden_size"])
-        self._tokenizer, self._session = tokenizer, session
+        return tokenizer
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         """Return token vectors (batch, tokens, dim), the attention mask and the encodings."""
         encodings = self._tokenizer.encode_batch(texts)
+        tokens, mask = self._run(encodings)
+        return tokens, mask, encodings
+
+    def _run(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the token vectors (batch, tokens, dim) of encoded texts, and their attention mask."""
         ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        types = np.asarray([e.type_ids for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         tokens = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-        return np.asarray(tokens, dtype=np.float32), mask, encodings
+        return np.asarray(tokens, dtype=np.float32), mask
 
     def _batches(self, texts: list[str]) -> list[list[int]]:
         """Return text indices in batches of similar length, as SentenceTransformer.encode forms them."""
@@ -265,6 +290,17 @@ class OnnxEmbedder(Embedder):
                         out[j] = unit_vector(tokens[row][inside].mean(axis=0))
                 pooled[i] = out
         return vectors, pooled
+
+    def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
+        """Run the transformer over the pairs, tokenized as sentence-transformers' tokenizer does."""
+        if self._fallback is not None:
+            return self._fallback.pair_states(question, contexts, max_length)
+        tokenizer = self._pair_tokenizer
+        if max_length != PAIR_MAX_LENGTH:
+            tokenizer = self._tokenizer_for(max_length, "only_second")
+        encodings = tokenizer.encode_batch([(question, c) for c in contexts])
+        tokens, _ = self._run(encodings)
+        return pair_states_from(tokens, encodings, question)
 
 
 def _mean_pool(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
