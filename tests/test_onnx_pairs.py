@@ -100,14 +100,15 @@ def test_the_answerability_confidence_is_the_same_on_both_backends(
 
 @pytest.fixture
 def default_service(settings: Settings) -> Iterator[CitebotService]:
-    """The service as `citebot` builds it with default settings (ONNX Runtime by default)."""
-    service = build_service(settings)
+    """The service as `citebot` builds it (ONNX Runtime by default), with the answerability check on."""
+    answer = settings.answer.model_copy(update={"answerability": True})  # off by default
+    service = build_service(settings.model_copy(update={"answer": answer}))
     yield service
     service.close()
     _drop_all(service.store)
 
 
-def test_the_default_service_has_the_answerability_check_on(default_service: CitebotService) -> None:
+def test_the_default_backend_runs_the_answerability_check_when_enabled(default_service: CitebotService) -> None:
     from retrieval.models import SourceDocument
 
     assert isinstance(default_service.embedder, OnnxEmbedder)
