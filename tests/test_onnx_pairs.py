@@ -108,7 +108,9 @@ def default_service(settings: Settings) -> Iterator[CitebotService]:
     _drop_all(service.store)
 
 
-def test_the_default_backend_runs_the_answerability_check_when_enabled(default_service: CitebotService) -> None:
+def test_the_default_backend_runs_the_answerability_check_when_enabled(
+    default_service: CitebotService,
+) -> None:
     from retrieval.models import SourceDocument
 
     assert isinstance(default_service.embedder, OnnxEmbedder)
