@@ -60,7 +60,7 @@ def test_openai_provider_is_langchains_chat_model(llm: LLMAnswerer) -> None:
 
 
 def test_answer_comes_back_and_the_verdict_is_consistent(llm: LLMAnswerer) -> None:
-    passages = seed_passages("60 km/h", "afraid of flying")
+    passages = seed_passages("60 km/h", "Vostotchny")
     result = llm.answer("How fast is Kim's train?", passages)
     assert result.raw.strip(), result.reason  # the server answered through the real client
     assert result.model == llm.name
