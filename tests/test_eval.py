@@ -108,8 +108,10 @@ SQUAD2 = XQUAD.parent / "squad2-dev"
 
 
 def test_eval_asks_unanswerable_questions_and_reports_their_abstention(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The answerability check is off by default; with it on, answers carry the confidences calibrated here.
+    monkeypatch.setenv("CITEBOT_ANSWER__ANSWERABILITY", "true")
     article = SQUAD2.joinpath("articles.jsonl").read_text(encoding="utf-8").splitlines()[0]
     aid = json.loads(article)["id"]
 
