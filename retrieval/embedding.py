@@ -145,7 +145,14 @@ class PairReader(Embedder):
         if not contexts:
             return []
         self.load()
+        # [CLS] question [SEP] context [SEP] must leave room for a context token, or the tokenizer fails.
+        if self.count_tokens(question) > max_length - 4:
+            return None  # the question alone fills the pair: the gate decides without the check
         return self._read_pairs(question, contexts, max_length)
+
+    def count_tokens(self, text: str) -> int:
+        """Return how many tokens the model's tokenizer makes of text, without special tokens."""
+        raise NotImplementedError
 
     def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
         raise NotImplementedError
@@ -254,6 +261,10 @@ class SentenceTransformerEmbedder(PairReader):
             for i, rows in zip(misaligned, apart, strict=True):
                 pooled[i] = rows
         return vectors, pooled
+
+    def count_tokens(self, text: str) -> int:
+        """Return how many tokens the model's tokenizer makes of text, without special tokens."""
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
         """Run the transformer over the pairs (None: a slow tokenizer gives no word offsets)."""

@@ -291,6 +291,12 @@ class OnnxEmbedder(PairReader):
                 pooled[i] = out
         return vectors, pooled
 
+    def count_tokens(self, text: str) -> int:
+        """Return how many tokens the model's tokenizer makes of text (up to its length limit)."""
+        if self._fallback is not None:
+            return self._fallback.count_tokens(text)
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
     def _read_pairs(self, question: str, contexts: list[str], max_length: int) -> list[PairStates] | None:
         """Run the transformer over the pairs, tokenized as sentence-transformers' tokenizer does."""
         if self._fallback is not None:

@@ -82,6 +82,18 @@ def test_a_long_context_is_cut_to_the_pair_limit_on_both_backends(
     assert [w for _, w in got[0].words] == ["What", "is", "the", "train", "'", "s", "top", "speed", "?"]
 
 
+def test_a_question_that_fills_the_pair_is_not_read_on_either_backend(
+    onnx_embedder: OnnxEmbedder, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    # 490 CJK characters fit the question limit but are some 490 tokens: no room for a context.
+    question = "金正恩乘坐装甲列车前往俄罗斯" * 35
+    assert onnx_embedder.pair_states(question, [SEED_TEXT]) is None
+    assert real_embedder.pair_states(question, [SEED_TEXT]) is None
+    near_limit = "why " * 120 + "?"  # 121 tokens: still room for a few context tokens
+    got = onnx_embedder.pair_states(near_limit, [SEED_TEXT])
+    assert got is not None and len(got[0].question) + len(got[0].context) + 3 == 128
+
+
 @pytest.mark.parametrize(("question", "contexts"), PAIRS[:3], ids=[q[:24] for q, _ in PAIRS[:3]])
 def test_the_answerability_confidence_is_the_same_on_both_backends(
     onnx_embedder: OnnxEmbedder,
