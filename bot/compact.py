@@ -20,6 +20,7 @@ from bot.render import (
     TITLE_MAX,
     answer_embed,
     clip,
+    confidence_note,
     count,
     escape,
     fit,
@@ -118,9 +119,7 @@ def footer(answer: Answer, asked_by: str | None, writing: bool = False) -> str:
     status = (
         f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
-    if answer.confidence is not None:
-        status += f" · {'sure' if answer.label == 'sure' else 'not sure'} ({answer.confidence:.0%})"
-    return f"{who}Searched {searched} {status}"
+    return f"{who}Searched {searched} {status}{confidence_note(answer)}"
 
 
 def _answer_text(answer: Answer) -> str:

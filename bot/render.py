@@ -84,6 +84,13 @@ def quote_passage(c: Citation, limit: int) -> str:
 NOT_SURE = "**Not sure:** "
 
 
+def confidence_note(answer: Answer) -> str:
+    """Return the footer's " · sure (84%)" note, or nothing when the answer has no confidence."""
+    if answer.confidence is None:
+        return ""
+    return f" · {'sure' if answer.label == 'sure' else 'not sure'} ({answer.confidence:.0%})"
+
+
 def answer_embed(
     answer: Answer,
     *,
@@ -123,8 +130,8 @@ def answer_embed(
     status = (
         f"· {answer.answered_by} is writing…" if writing else f"in {seconds:.2f} s · {answer.answered_by}"
     )
-    if answer.confidence is not None and not start_at and not passages_only:
-        status += f" · {'sure' if answer.label == 'sure' else 'not sure'} ({answer.confidence:.0%})"
+    if not start_at and not passages_only:
+        status += confidence_note(answer)
     footer = f"Searched {searched}" if passages_only else f"{who}Searched {searched} {status}"
     embed.set_footer(text=clip(footer, FOOTER_MAX))
     return fit(embed)
