@@ -94,6 +94,8 @@ async def answer_question(
         cited=tuple(c.article_id for c in answer.citations),
         shown=len(answer.citations),
         sources=tuple(asdict(c) for c in answer.citations),
+        label=answer.label,
+        confidence=answer.confidence,
     )
     await bot.service.save_answer(answer_id, record)
     view = AnswerView(answer_id, answer)

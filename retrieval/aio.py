@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.records import AnswerRecord, FeedbackRecord, Records
+from retrieval.records import AnswerRecord, FeedbackRecord, Records, ThreadRecord
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -152,6 +152,14 @@ class AsyncCitebot:
     async def feedback(self, answer_id: str, user_id: int) -> FeedbackRecord | None:
         """Return a person's vote on an answer, or None."""
         return await _thread(self.records.feedback.get, FeedbackRecord.key_for(answer_id, user_id))
+
+    async def thread(self, thread_id: int) -> ThreadRecord | None:
+        """Return what citebot knows of a thread or forum post, or None."""
+        return await _thread(self.records.threads.get, str(thread_id))
+
+    async def save_thread(self, record: ThreadRecord) -> None:
+        """Store what citebot knows of a thread or forum post."""
+        await _thread(self.records.threads.put, str(record.thread_id), record)
 
     async def guild_record(self, guild_id: int) -> dict[str, Any] | None:
         """Return a server's stored settings record, or None."""

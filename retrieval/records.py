@@ -82,6 +82,10 @@ class AnswerRecord(Record):
     # The citations shown (Citation fields), so "More sources" shows them in full without asking again.
     sources: tuple[dict[str, Any], ...] = ()
     at: str = dataclasses.field(default_factory=now)
+    label: str | None = None  # "sure" / "unsure" (None: abstained, or recorded before labels)
+    confidence: float | None = None
+    channel_id: int | None = None  # where it was shown: the channel, thread or forum post
+    handed_off_at: str | None = None  # when someone pressed "Ask a helper" under it
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,9 @@ class FeedbackRecord(Record):
     answer: str
     cited: tuple[str, ...]
     at: str = dataclasses.field(default_factory=now)
+    # Why a 👎: "wrong", "outdated", "not_covered" or "other" (None: no reason given).
+    reason: str | None = None
+    reason_text: str | None = None  # the optional words given with "other"
 
     @staticmethod
     def key_for(answer_id: str, user_id: int) -> str:
@@ -106,6 +113,21 @@ class FeedbackRecord(Record):
     def key(self) -> str:
         """Return this vote's key."""
         return self.key_for(self.answer_id, self.user_id)
+
+
+@dataclass(frozen=True)
+class ThreadRecord(Record):
+    """What citebot knows of one thread or forum post it answers in (keyed by its channel id)."""
+
+    guild_id: int
+    thread_id: int
+    asker_id: int | None = None  # who opened the question (the post's or thread's author)
+    answers: int = 0  # answers citebot posted in it
+    solved_at: str | None = None
+    solved_by: int | None = None
+    solved_answer_id: str | None = None  # the answer that solved it, if one did
+    handed_off_at: str | None = None  # a helper was called: citebot answers only when mentioned
+    at: str = dataclasses.field(default_factory=now)
 
 
 R = TypeVar("R", bound=Record)
@@ -129,9 +151,10 @@ class TypedStore(Generic[R]):
 
 
 class Records:
-    """The bot's record stores: server settings (raw JSON), shown answers, feedback."""
+    """The bot's record stores: server settings (raw JSON), shown answers, feedback, threads."""
 
     def __init__(self, store: ChromaStore) -> None:
         self.guilds = RecordStore(store, "guilds")
         self.answers = TypedStore(RecordStore(store, "answers"), AnswerRecord)
         self.feedback = TypedStore(RecordStore(store, "feedback"), FeedbackRecord)
+        self.threads = TypedStore(RecordStore(store, "threads"), ThreadRecord)
