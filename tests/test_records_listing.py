@@ -50,7 +50,13 @@ def test_answers_since_lists_one_server_from_a_time_oldest_first(records: Record
 def test_feedback_since_lists_votes_with_their_reason(records: Records) -> None:
     now = datetime.now(UTC)
     vote = FeedbackRecord(
-        answer_id="a1", vote="down", user_id=7, guild_id=GUILD, question="q", answer="a", cited=(),
+        answer_id="a1",
+        vote="down",
+        user_id=7,
+        guild_id=GUILD,
+        question="q",
+        answer="a",
+        cited=(),
         reason="outdated",
     )
     records.feedback.put(vote.key, vote)
@@ -62,12 +68,12 @@ def test_records_stored_before_the_index_are_indexed_and_listed(records: Records
     now = datetime.now(UTC)
     old = answer("stored by an earlier citebot", now - timedelta(days=2))
     # Written as earlier versions did: the JSON document alone, no metadata.
-    records.answers._raw.put("legacy", old.to_json())  # noqa: SLF001
+    records.answers._raw.put("legacy", old.to_json())
     records.answers.put("fresh", answer("new one", now))
     found = records.answers_since(GUILD, now - timedelta(days=7))
     assert [key for key, _ in found] == ["legacy", "fresh"]
     assert found[0][1] == old
-    meta = next(m for k, _, m in records.answers._raw.find() if k == "legacy")  # noqa: SLF001
+    meta = next(m for k, _, m in records.answers._raw.find() if k == "legacy")
     assert meta == {"guild_id": GUILD, "user_id": 42, AT: epoch(old.at)}
     assert records.answers.get("legacy") == old  # still readable by key
 
