@@ -37,8 +37,15 @@ def shown(question: str, hours: int, **fields: object) -> AnswerRecord:
 
 def down(answer_id: str, question: str, reason: str | None = None, text: str | None = None) -> FeedbackRecord:
     return FeedbackRecord(
-        answer_id=answer_id, vote="down", user_id=3, guild_id=1, question=question, answer="x", cited=(),
-        reason=reason, reason_text=text,
+        answer_id=answer_id,
+        vote="down",
+        user_id=3,
+        guild_id=1,
+        question=question,
+        answer="x",
+        cited=(),
+        reason=reason,
+        reason_text=text,
     )
 
 
@@ -63,14 +70,19 @@ def test_collect_keeps_abstentions_unsure_thumbs_down_and_hand_offs_only() -> No
 
 def test_one_ask_counts_once_whatever_happened_to_it() -> None:
     answers = [("a", shown("When is the next tournament?", 0, label="unsure", handed_off_at=T0.isoformat()))]
-    votes = [down("a", "When is the next tournament?", "wrong"), down("a", "x", "other", "  the date  moved ")]
+    votes = [
+        down("a", "When is the next tournament?", "wrong"),
+        down("a", "x", "other", "  the date  moved "),
+    ]
     [ask] = collect(answers, votes)
     assert ask.why == {"unsure", "handed_off", "thumbs_down"}
     assert ask.reasons == ("wrong", "other") and ask.notes == ("the date moved",)
 
 
 def ask(question: str, hours: int, why: str = "not_found") -> GapAsk:
-    return GapAsk(question + str(hours), question, (T0 + timedelta(hours=hours)).isoformat(), frozenset({why}))
+    return GapAsk(
+        question + str(hours), question, (T0 + timedelta(hours=hours)).isoformat(), frozenset({why})
+    )
 
 
 def test_group_counts_similar_asks_sorted_by_count_with_the_latest_wording() -> None:
