@@ -46,7 +46,7 @@ def figure(stats: Stats, title: str = "citebot") -> Figure:
     first, last = stats.days[0], stats.days[-1]
     totals = stats.totals()
     fig.suptitle(
-        f"{title} · last {len(stats.days)} days ({first:%d %b} – {last:%d %b %Y}) · "
+        f"{_short(title, 50)} · last {len(stats.days)} days ({first:%d %b} – {last:%d %b %Y}) · "
         f"{totals['questions']} questions",
         fontsize=15,
         fontweight="bold",
@@ -135,9 +135,11 @@ def _cited(ax: Axes, stats: Stats) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _short(title: str) -> str:
+def _short(title: str, limit: int = TITLE_CHARS) -> str:
+    """Clip text for the chart; a $ is escaped, or matplotlib would read it as mathematics."""
     title = " ".join(title.split()) or "Untitled"
-    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
+    title = title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+    return title.replace("$", r"\$")
 
 
 def render_png(stats: Stats, title: str = "citebot") -> bytes:
