@@ -16,7 +16,7 @@ from bot.errors import guarded
 from bot.guilds import guild_id_of, require_editor
 from bot.render import DESCRIPTION_MAX, NO_PINGS, clip, count, plain
 from retrieval.errors import TooLarge
-from retrieval.gaps import REASONS, WHY, Gap, to_csv
+from retrieval.gaps import Gap, to_csv
 from retrieval.records import epoch
 
 if TYPE_CHECKING:
@@ -32,13 +32,10 @@ CHART_NAME = "citebot-stats.png"
 
 def gap_entry(n: int, gap: Gap) -> str:
     """Return one group's lines: how often, when last, why, then its example question."""
-    why = ", ".join(f"{k_count} {WHY[k]}" for k, k_count in gap.why.items())
-    if gap.reasons:
-        why += " (" + ", ".join(f"{REASONS[k]} {c}" for k, c in gap.reasons.items()) + ")"
     others = len(gap.questions) - 1
     more = f" (+{count(others, 'other wording')})" if others else ""
     lines = [
-        f"**{n}.** **{gap.count}×** · last asked <t:{epoch(gap.last_asked)}:R> · {why}",
+        f"**{n}.** **{gap.count}×** · last asked <t:{epoch(gap.last_asked)}:R> · {gap.why_text()}",
         f"> {plain(gap.example, 300)}{more}",
     ]
     if gap.notes:

@@ -31,14 +31,9 @@ def server_of(kb: str) -> int:
 
 def gap_line(gap: Gap) -> str:
     """Return one group as a line: count, last asked, why, example (and how many other wordings)."""
-    from retrieval.gaps import REASONS, WHY
-
-    why = ", ".join(f"{WHY[k]} {n}" for k, n in gap.why.items())
-    if gap.reasons:
-        why += " (" + ", ".join(f"{REASONS[k]} {n}" for k, n in gap.reasons.items()) + ")"
     others = len(gap.questions) - 1
     more = f"  (+{others} other wording{'s' if others > 1 else ''})" if others else ""
-    return f"{gap.count:4d}×  {gap.last_asked[:16].replace('T', ' ')}  {why}\n       {gap.example}{more}"
+    return f"{gap.count:4d}×  {gap.last_asked[:16].replace('T', ' ')}  {gap.why_text()}\n       {gap.example}{more}"
 
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:

@@ -127,10 +127,11 @@ def _cited(ax: Axes, stats: Stats) -> None:
         ax.text(0.5, 0.5, "no answers with citations yet", ha="center", va="center", transform=ax.transAxes)
         ax.axis("off")
         return
-    titles = [_short(t) for t, _ in stats.cited][::-1]
-    counts = [n for _, n in stats.cited][::-1]
-    bars = ax.barh(range(len(counts)), counts, color=COLOURS["answered"], gid="cited")
+    titles = [_short(t) for t, _ in stats.cited]
+    counts = [n for _, n in stats.cited]
+    bars = ax.barh(range(len(counts)), counts, color=COLOURS["answered"], gid="cited", height=0.6)
     ax.set_yticks(range(len(counts)), titles)
+    ax.set_ylim(max(len(counts), 4) - 0.4, -0.6)  # most cited on top; a few articles keep thin bars
     ax.bar_label(bars, padding=3)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 

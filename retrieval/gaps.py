@@ -59,6 +59,13 @@ class Gap:
     questions: tuple[str, ...]  # every distinct wording, most recent first
     notes: tuple[str, ...] = field(default=())
 
+    def why_text(self) -> str:
+        """Say why these went unanswered: "3 not found, 1 👎 (1 outdated)"."""
+        text = ", ".join(f"{n} {WHY[k]}" for k, n in self.why.items())
+        if self.reasons:
+            text += " (" + ", ".join(f"{n} {REASONS[k]}" for k, n in self.reasons.items()) + ")"
+        return text
+
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form (as `citebot gaps --json` prints it)."""
         return {

@@ -95,8 +95,8 @@ def test_the_chart_draws_exactly_the_series() -> None:
     votes = fig.subfigs[1].axes[1]
     assert [round(p.get_height()) for p in votes.patches if p.get_gid() == "down"] == list(stats.down)
     cited = fig.subfigs[2].axes[0]
-    assert [round(p.get_width()) for p in cited.patches] == [2, 3]  # drawn bottom-up
-    assert [t.get_text() for t in cited.get_yticklabels()] == ["Article a1", "Article a2"]
+    assert [round(p.get_width()) for p in cited.patches] == [3, 2]  # most cited first (on top)
+    assert [t.get_text() for t in cited.get_yticklabels()] == ["Article a2", "Article a1"]
     assert "6 questions" in fig.get_suptitle()
 
 
