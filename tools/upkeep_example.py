@@ -21,6 +21,11 @@ import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from retrieval.records import Records
+    from retrieval.service import CitebotService
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD = 400000000000000015
@@ -48,80 +53,82 @@ def questions() -> list[tuple[str, list[str]]]:
     return asks + [(q, []) for q, times in COMMUNITY for _ in range(times)]
 
 
+def month_of_questions(service: CitebotService, records: Records, now: datetime) -> None:
+    """Ask every question of the month and record it, with votes that follow the expected answers."""
+    from retrieval.records import AnswerRecord, FeedbackRecord
+
+    rng = random.Random(15)
+    for n, (question, expected) in enumerate(questions()):
+        asked = now - timedelta(days=rng.uniform(0, 29.9))
+        answer = service.ask(question, f"g{GUILD}")
+        answer_id, user = f"{n:012x}", 1000 + rng.randrange(25)
+        records.answers.put(
+            answer_id,
+            AnswerRecord(
+                guild_id=GUILD,
+                user_id=user,
+                question=answer.question,
+                context=None,
+                answer=answer.answer,
+                abstained=answer.abstained,
+                cited=tuple(c.article_id for c in answer.citations),
+                shown=len(answer.citations),
+                sources=tuple(asdict(c) for c in answer.citations),
+                at=asked.isoformat(),
+                label=answer.label,
+                confidence=answer.confidence,
+            ),
+        )
+        if answer.abstained:
+            continue
+        right = any(e.lower() in answer.answer.lower() for e in expected)
+        vote = ("up" if rng.random() < 0.4 else None) if right else ("down" if rng.random() < 0.7 else None)
+        if vote:
+            records.feedback.put(
+                f"{answer_id}:{user}",
+                FeedbackRecord(
+                    answer_id=answer_id,
+                    vote=vote,
+                    user_id=user,
+                    guild_id=GUILD,
+                    question=answer.question,
+                    answer=answer.answer,
+                    cited=(),
+                    at=(asked + timedelta(minutes=2)).isoformat(),
+                    reason=None if vote == "up" else ("wrong" if expected else "not_covered"),
+                ),
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Ask a month of questions in a scratch store, then print the gaps and draw the chart."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "stats-example.png")
     args = parser.parse_args(argv)
 
+    from bot.upkeep import gaps_page
     from cli.upkeep import gap_line, stats_lines
     from config.loader import load_settings
     from retrieval.chart import render_png
     from retrieval.compose import build_service
     from retrieval.gaps import find_gaps
-    from retrieval.records import AnswerRecord, FeedbackRecord, Records
+    from retrieval.records import Records
     from retrieval.stats import server_stats
 
-    rng = random.Random(15)
     now = datetime.now(UTC).replace(microsecond=0)
-    kb = f"g{GUILD}"
     with (
         tempfile.TemporaryDirectory(prefix="citebot-example-") as tmp,
         build_service(load_settings(data_dir=Path(tmp))) as service,
     ):
-        service.seed(kb)
+        service.seed(f"g{GUILD}")
         records = Records(service.store)
-        for n, (question, expected) in enumerate(questions()):
-            asked = now - timedelta(days=rng.uniform(0, 29.9))
-            answer = service.ask(question, kb)
-            answer_id = f"{n:012x}"
-            user = 1000 + rng.randrange(25)
-            records.answers.put(
-                answer_id,
-                AnswerRecord(
-                    guild_id=GUILD,
-                    user_id=user,
-                    question=answer.question,
-                    context=None,
-                    answer=answer.answer,
-                    abstained=answer.abstained,
-                    cited=tuple(c.article_id for c in answer.citations),
-                    shown=len(answer.citations),
-                    sources=tuple(asdict(c) for c in answer.citations),
-                    at=asked.isoformat(),
-                    label=answer.label,
-                    confidence=answer.confidence,
-                ),
-            )
-            if answer.abstained:
-                continue
-            right = any(e.lower() in answer.answer.lower() for e in expected)
-            vote = (
-                ("up" if rng.random() < 0.4 else None) if right else ("down" if rng.random() < 0.7 else None)
-            )
-            if vote:
-                records.feedback.put(
-                    f"{answer_id}:{user}",
-                    FeedbackRecord(
-                        answer_id=answer_id,
-                        vote=vote,
-                        user_id=user,
-                        guild_id=GUILD,
-                        question=answer.question,
-                        answer=answer.answer,
-                        cited=(),
-                        at=(asked + timedelta(minutes=2)).isoformat(),
-                        reason=None if vote == "up" else ("wrong" if expected else "not_covered"),
-                    ),
-                )
+        month_of_questions(service, records, now)
         gaps = find_gaps(records, service.embedder.encode, GUILD, 30, now)
         stats = server_stats(records, GUILD, 30, now)
     print(f"last 30 days: {sum(g.count for g in gaps)} unanswered questions in {len(gaps)} groups")
     for gap in gaps:
         print(gap_line(gap))
     print("\n".join(stats_lines(stats)))
-    from bot.upkeep import gaps_page
-
     page = gaps_page(gaps, 0, 30)
     print(f"\n/citebot gaps, first page:\n## {page.title}\n{page.description}\n-# {page.footer.text}")
     args.out.write_bytes(render_png(stats, "Test server"))
