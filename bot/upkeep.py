@@ -16,7 +16,7 @@ from bot.errors import guarded
 from bot.guilds import guild_id_of, require_editor
 from bot.render import DESCRIPTION_MAX, NO_PINGS, clip, count, plain
 from retrieval.errors import TooLarge
-from retrieval.gaps import Gap, to_csv
+from retrieval.gaps import REASONS, Gap, to_csv
 from retrieval.records import epoch
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def stats_embed(stats: Stats) -> discord.Embed:
     lines = [
         f"**{count(asked, 'question')}** · answered {share('answered')} · not sure {share('unsure')} · "
         f"not found {share('abstained')}",
-        f"👍 {t['up']} · 👎 {t['down']}",
+        f"👍 {t['up']} · 👎 {t['down']}" + reasons_text(stats),
     ]
     if stats.cited:
         title, n = stats.cited[0]
@@ -152,6 +152,13 @@ def stats_embed(stats: Stats) -> discord.Embed:
     embed.set_image(url=f"attachment://{CHART_NAME}")
     embed.set_footer(text="Days are UTC. /citebot gaps lists the questions that went unanswered.")
     return embed
+
+
+def reasons_text(stats: Stats) -> str:
+    """Return " (why: 2 outdated, 1 wrong answer)" for the 👎 reasons given, or nothing."""
+    if not stats.reasons:
+        return ""
+    return " (why: " + ", ".join(f"{n} {REASONS.get(k, k)}" for k, n in stats.reasons) + ")"
 
 
 async def show_stats(interaction: discord.Interaction[CitebotBot], days: int = 30) -> None:

@@ -148,7 +148,8 @@ async def test_gaps_and_stats_are_for_editors_only(world: World) -> None:
 async def test_stats_attaches_a_chart_of_what_was_asked(world: World) -> None:
     await world.ask(KIM_QUESTION, user=world.member)
     await world.ask(UNANSWERED[0], user=world.member)
-    await thumbs_down(world)
+    click, _ = await thumbs_down(world)
+    await (await world.fake.submit_modal(click, {"reason": ["outdated"]})).wait_done()
 
     handle = await world.run("citebot stats", timeout=120)
 
@@ -157,7 +158,7 @@ async def test_stats_attaches_a_chart_of_what_was_asked(world: World) -> None:
     [attachment] = message.attachments
     embed = embed_of(message)
     assert embed["image"]["url"] == f"attachment://{attachment.filename}"
-    assert "**3 questions**" in embed["description"] and "👎 1" in embed["description"]
+    assert "**3 questions**" in embed["description"] and "👎 1 (why: 1 outdated)" in embed["description"]
     assert "not found 33%" in embed["description"]
     image = Image.open(io.BytesIO(attachment.data))
     assert image.format == "PNG" and image.size == (WIDTH, HEIGHT)
