@@ -17,6 +17,7 @@ import discord
 
 from bot.compact import answer_text, styled_embed
 from bot.errors import guarded
+from bot.feedback import ReasonModal
 from bot.guilds import guild_id_of, kb_for
 from bot.render import NO_PINGS, answer_embed
 from bot.replies import reply
@@ -163,6 +164,9 @@ class FeedbackButton(
         )
         await interaction.client.service.save_feedback(vote)
         log.info("feedback %s on answer %s", self.vote, self.answer_id)
+        if self.vote == "down":  # the vote is kept; the form asks why (bot/feedback.py)
+            await interaction.response.send_modal(ReasonModal(self.answer_id))
+            return
         await reply(interaction, "Thanks for the feedback!", ephemeral=True)
 
 

@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _article_commands(sub)
     _measuring_commands(sub)
     _discord_commands(sub)
+    _upkeep_commands(sub)
     return parser
 
 
@@ -156,6 +157,29 @@ def _discord_commands(sub: Subparsers) -> None:
         "--app-id", type=int, metavar="ID", help="application id (default: asked from Discord with the token)"
     )
     p.set_defaults(handler="cli.serve:cmd_invite")
+
+
+def _upkeep_commands(sub: Subparsers) -> None:
+    server_kb = "a Discord server's knowledge base: g<server id> (default: CITEBOT_KB)"
+    p = sub.add_parser(
+        "gaps", help="the questions a Discord server's articles did not answer, similar ones grouped"
+    )
+    p.add_argument("--kb", help=server_kb)
+    p.add_argument("--days", type=int, choices=(7, 30, 90), default=30, help="how far back (default: 30)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON array of the groups")
+    out.add_argument("--csv", action="store_true", help="print the groups as CSV (as /citebot gaps exports)")
+    p.set_defaults(handler="cli.upkeep:cmd_gaps")
+
+    p = sub.add_parser("stats", help="chart a Discord server's questions, answers, votes and citations (PNG)")
+    p.add_argument("--kb", help=server_kb)
+    p.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    p.add_argument(
+        "--days", type=int, default=30, choices=range(7, 91), metavar="N", help="days (default: 30)"
+    )
+    p.add_argument("--title", help="the chart's title (default: the server id)")
+    p.add_argument("--json", action="store_true", help="print the series as one JSON object")
+    p.set_defaults(handler="cli.upkeep:cmd_stats")
 
 
 class _DropVoiceWarnings(logging.Filter):

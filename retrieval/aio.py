@@ -17,8 +17,10 @@ from retrieval.records import AnswerRecord, FeedbackRecord, Records, ThreadRecor
 
 if TYPE_CHECKING:
     from config.settings import Settings
+    from retrieval.gaps import Gap
     from retrieval.models import AddResult, Answer, ArticleInfo, SourceDocument
     from retrieval.service import CitebotService
+    from retrieval.stats import Stats
 
 T = TypeVar("T")
 
@@ -39,6 +41,7 @@ class AsyncCitebot:
         self._llm = asyncio.Semaphore(max_llm)
         self._adds = asyncio.Semaphore(max_adds)
         self.records = Records(service.store)
+        self._reports = asyncio.Semaphore(1)  # gaps and stats: editors' reports, one at a time
 
     @property
     def settings(self) -> Settings:
@@ -168,6 +171,28 @@ class AsyncCitebot:
     async def save_guild_record(self, guild_id: int, record: dict[str, Any]) -> None:
         """Store a server's settings record."""
         await _thread(self.records.guilds.put, str(guild_id), record)
+
+    async def gaps(self, guild_id: int, days: int) -> list[Gap]:
+        """Return the questions a server's articles did not answer in the last days, grouped."""
+        from retrieval import gaps
+
+        async with self._reports:
+            asks = await _thread(gaps.recent_asks, self.records, guild_id, days)
+            async with self._encodes:  # embedding the questions takes an encode slot, like an ask
+                return await _thread(gaps.group, asks, self._service.embedder.encode)
+
+    async def stats(self, guild_id: int, days: int = 30) -> Stats:
+        """Return a server's questions, answers, votes and citations per day."""
+        from retrieval.stats import server_stats
+
+        return await _thread(server_stats, self.records, guild_id, days)
+
+    async def stats_png(self, stats: Stats, title: str) -> bytes:
+        """Draw the stats chart in a child process (see retrieval.chart) and return the PNG."""
+        from retrieval.chart import draw_elsewhere
+
+        async with self._reports:
+            return await draw_elsewhere(stats, title)
 
     async def close(self) -> None:
         """Release the service's connections and threads."""

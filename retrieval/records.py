@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar
@@ -19,9 +20,19 @@ from retrieval.store import ChromaStore, _chroma_call
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
 
+AT = "at_s"  # the metadata key of a record's time, in seconds since the epoch (Chroma compares numbers)
+INDEXED = "__indexed__"  # a marker record: every record of its collection carries its index metadata
+
+
 def now() -> str:
     """Return the current UTC time as records store it."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def epoch(at: str | datetime) -> int:
+    """Return a record time (ISO text, or a datetime; naive means UTC) in seconds since the epoch."""
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
 
 
 class RecordStore:
@@ -38,15 +49,51 @@ class RecordStore:
         docs = got.get("documents") or []
         return dict(json.loads(docs[0])) if docs and docs[0] else None
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        """Store value under key, replacing any earlier record."""
+    def put(self, key: str, value: dict[str, Any], index: dict[str, int] | None = None) -> None:
+        """Store value under key, replacing any earlier record; index: metadata to find it by."""
         _chroma_call(
             "saving a record",
             self._col.upsert,
             ids=[key],
             embeddings=[[1.0]],
             documents=[json.dumps(value, ensure_ascii=False, sort_keys=True)],
+            metadatas=[index] if index else None,
         )
+
+    def put_many(self, items: list[tuple[str, dict[str, Any], dict[str, int]]], batch: int = 500) -> None:
+        """Store (key, value, index) triples, a batch per request (one write costs ~50 ms whatever its size)."""
+        for lo in range(0, len(items), batch):
+            part = items[lo : lo + batch]
+            _chroma_call(
+                "saving records",
+                self._col.upsert,
+                ids=[key for key, _, _ in part],
+                embeddings=[[1.0]] * len(part),
+                documents=[json.dumps(value, ensure_ascii=False, sort_keys=True) for _, value, _ in part],
+                metadatas=[index for _, _, index in part],
+            )
+
+    def find(
+        self, where: dict[str, Any] | None = None, page: int = 1000
+    ) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+        """Yield (key, record, index) of every record matching where (all of them if None), page by page."""
+        offset = 0
+        while True:
+            got = _chroma_call(
+                "listing records",
+                self._col.get,
+                where=where,
+                include=["documents", "metadatas"],
+                limit=page,
+                offset=offset,
+            )
+            metas = got.get("metadatas") or [None] * len(got["ids"])
+            for key, doc, meta in zip(got["ids"], got["documents"] or [], metas, strict=True):
+                if doc:
+                    yield key, dict(json.loads(doc)), meta
+            if len(got["ids"]) < page:
+                return
+            offset += page
 
 
 @dataclass(frozen=True)
@@ -65,6 +112,15 @@ class Record:
         """Build the record from its JSON form (unknown keys are ignored)."""
         values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    def index(self) -> dict[str, int]:
+        """Return the metadata records are found by: server, person and time (those it has)."""
+        found = {name: getattr(self, name, None) for name in ("guild_id", "user_id")}
+        out = {name: int(value) for name, value in found.items() if value is not None}
+        at = getattr(self, "at", None)
+        if isinstance(at, str):
+            out[AT] = epoch(at)
+        return out
 
 
 @dataclass(frozen=True)
@@ -139,6 +195,7 @@ class TypedStore(Generic[R]):
     def __init__(self, raw: RecordStore, kind: type[R]) -> None:
         self._raw = raw
         self._kind = kind
+        self._indexed = False
 
     def get(self, key: str) -> R | None:
         """Return the record stored under key, or None."""
@@ -147,7 +204,25 @@ class TypedStore(Generic[R]):
 
     def put(self, key: str, record: R) -> None:
         """Store a record under key, replacing any earlier one."""
-        self._raw.put(key, record.to_json())
+        self._raw.put(key, record.to_json(), record.index())
+
+    def since(self, guild_id: int, since: datetime | str) -> list[tuple[str, R]]:
+        """Return (key, record) of a server's records at or after a time, oldest first."""
+        self._ensure_indexed()
+        where = {"$and": [{"guild_id": int(guild_id)}, {AT: {"$gte": epoch(since)}}]}
+        found = [(key, self._kind.from_json(data)) for key, data, _ in self._raw.find(where)]
+        return sorted(found, key=lambda pair: (epoch(getattr(pair[1], "at", "")), pair[0]))
+
+    def _ensure_indexed(self) -> None:
+        """Give records stored before index metadata existed their index, once per collection."""
+        if self._indexed or self._raw.get(INDEXED) is not None:
+            self._indexed = True
+            return
+        # Collected first, written after: writing while paging could move records between pages.
+        stale = [(key, data) for key, data, meta in self._raw.find() if key != INDEXED and not meta]
+        self._raw.put_many([(key, data, self._kind.from_json(data).index()) for key, data in stale])
+        self._raw.put(INDEXED, {"indexed": True})
+        self._indexed = True
 
 
 class Records:
@@ -158,3 +233,17 @@ class Records:
         self.answers = TypedStore(RecordStore(store, "answers"), AnswerRecord)
         self.feedback = TypedStore(RecordStore(store, "feedback"), FeedbackRecord)
         self.threads = TypedStore(RecordStore(store, "threads"), ThreadRecord)
+
+    def answers_since(self, guild_id: int, since: datetime | str) -> list[tuple[str, AnswerRecord]]:
+        """Return (answer id, record) of the answers shown in a server since a time, oldest first."""
+        return self.answers.since(guild_id, since)
+
+    def feedback_since(self, guild_id: int, since: datetime | str) -> list[FeedbackRecord]:
+        """Return the votes given in a server since a time, oldest first."""
+        return [record for _, record in self.feedback.since(guild_id, since)]
+
+
+def guild_of_kb(kb: str) -> int | None:
+    """Return the server id whose knowledge base this is (named g<server id>), or None."""
+    match = re.fullmatch(r"g([0-9]{1,20})", kb)
+    return int(match[1]) if match else None

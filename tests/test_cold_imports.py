@@ -10,7 +10,7 @@ import sys
 import pytest
 
 TORCH_STACK = {"torch", "transformers", "sentence_transformers", "sklearn"}
-MODEL_CODE = TORCH_STACK | {"onnxruntime", "tokenizers"}
+MODEL_CODE = TORCH_STACK | {"onnxruntime", "tokenizers", "matplotlib"}  # matplotlib: charts only
 
 _PROBE = """
 import json, sys
@@ -51,3 +51,4 @@ def test_ask_on_the_onnx_path_imports_no_torch_stack() -> None:
     imported = _imported("ask", "How fast is Kim's train?")
     assert "onnxruntime" in imported
     assert not imported & TORCH_STACK, imported & TORCH_STACK
+    assert "matplotlib" not in imported

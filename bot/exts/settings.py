@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import permissions
+from bot import permissions, upkeep
 from bot.guilds import GuildConfig, guild_id_of, is_manager
 from bot.replies import reply
 from config.settings import MAX_COOLDOWN
@@ -152,6 +152,21 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
     ) -> None:
         """Choose whether answers marked "not sure" are shown."""
         await self._update(interaction, only_sure=show == "sure")
+
+    @app_commands.command(
+        name="gaps", description="Questions the articles did not answer, similar ones grouped"
+    )
+    @app_commands.describe(days="How far back to look (default 30 days)")
+    async def gaps(self, interaction: discord.Interaction[CitebotBot], days: Literal[7, 30, 90] = 30) -> None:
+        """List the unanswered questions, most asked first, with a CSV export (editors)."""
+        await upkeep.show_gaps(interaction, days)
+
+    @app_commands.command(
+        name="stats", description="A chart of the last 30 days: questions, answers, votes, sources"
+    )
+    async def stats(self, interaction: discord.Interaction[CitebotBot]) -> None:
+        """Show the server's activity as a chart (editors)."""
+        await upkeep.show_stats(interaction)
 
 
 async def setup(bot: CitebotBot) -> None:

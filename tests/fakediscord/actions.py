@@ -131,9 +131,9 @@ class ActionsMixin(InteractionRoutesMixin):
         return await self._dispatch(handle)
 
     async def submit_modal(
-        self, opened_by: InteractionHandle, values: Mapping[str, str], *, user: User | Member | None = None
+        self, opened_by: InteractionHandle, values: Mapping[str, Any], *, user: User | Member | None = None
     ) -> InteractionHandle:
-        """Fill in and submit the modal the bot opened in answer to ``opened_by``."""
+        """Fill in and submit the modal the bot opened in answer to ``opened_by`` (a list for a select)."""
         modal = opened_by.modal
         if modal is None:
             raise LookupError(f"{opened_by.name} did not open a modal")

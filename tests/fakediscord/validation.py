@@ -149,7 +149,30 @@ def check_modal(data: dict[str, Any]) -> FormErrors:
         for j, comp in enumerate(inputs):
             if comp.get("type") == 4:
                 _check_text_input(errors, f"{path}.components.{j}", comp, labelled=row.get("type") == 18)
+            elif comp.get("type") == 3:
+                _check_modal_select(errors, f"{path}.component", comp, labelled=row.get("type") == 18)
     return errors
+
+
+def _check_modal_select(errors: FormErrors, path: str, comp: dict[str, Any], *, labelled: bool) -> None:
+    """String selects in a modal: inside a Label, never disabled, 1-25 options, sane value counts."""
+    if not labelled:
+        errors.add(path, "COMPONENT_TYPE_INVALID", "Select menus in a modal must be inside a Label")
+    if comp.get("disabled"):
+        errors.add(
+            f"{path}.disabled", "COMPONENT_DISABLED_IN_MODAL", "Modals cannot have disabled components"
+        )
+    errors.between(f"{path}.custom_id", comp.get("custom_id"), 1, 100)
+    errors.max_len(f"{path}.placeholder", comp.get("placeholder"), 150)
+    options = comp.get("options") or []
+    errors.between(f"{path}.options", options, 1, 25)
+    for k, option in enumerate(options):
+        errors.between(f"{path}.options.{k}.label", option.get("label"), 1, 100)
+        errors.between(f"{path}.options.{k}.value", option.get("value"), 1, 100)
+        errors.max_len(f"{path}.options.{k}.description", option.get("description"), 100)
+    low, high = comp.get("min_values", 1), comp.get("max_values", 1)
+    if not 0 <= low <= 25 or not 1 <= high <= 25 or low > high or high > max(1, len(options)):
+        errors.add(f"{path}.max_values", "NUMBER_TYPE_MAX", "min_values/max_values out of range")
 
 
 def _check_text_input(errors: FormErrors, path: str, comp: dict[str, Any], *, labelled: bool) -> None:
@@ -183,8 +206,12 @@ def text_inputs(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def check_modal_values(modal: dict[str, Any], values: Mapping[str, str]) -> None:
-    """Refuse what Discord's client would not let a person submit (required, min and max length)."""
+def check_modal_values(modal: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Refuse what Discord's client would not let a person submit (required, lengths, select choices)."""
+    for row in modal.get("components") or []:
+        comp = row.get("component") or {}
+        if comp.get("type") == 3:
+            _check_picked(comp, list(values.get(comp["custom_id"], [])))
     for comp in text_inputs(modal.get("components") or []):
         value = values.get(comp["custom_id"], comp.get("value") or "")
         required = comp.get("required", True)
@@ -216,3 +243,15 @@ def compute_pings(
         roles=found_roles if "roles" in parse else found_roles & roles,
         replied_user=replied_user_id is not None and reply_ping,
     )
+
+
+def _check_picked(comp: dict[str, Any], picked: list[str]) -> None:
+    """A select's submitted values: offered options only, as many as min/max_values allow."""
+    offered = {o.get("value") for o in comp.get("options") or []}
+    if unknown := [v for v in picked if v not in offered]:
+        raise ValueError(f"select {comp['custom_id']!r}: {unknown} are not among its options")
+    low = comp.get("min_values", 1) if comp.get("required", True) else 0
+    if not low <= len(picked) <= comp.get("max_values", 1):
+        raise ValueError(
+            f"select {comp['custom_id']!r}: {len(picked)} values picked, allowed {low}-{comp.get('max_values', 1)}"
+        )
