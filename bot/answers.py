@@ -18,6 +18,7 @@ import discord
 from bot.compact import answer_text, styled_embed
 from bot.errors import guarded
 from bot.guilds import guild_id_of, kb_for
+from bot.handoff import add_helper_button, helper_view
 from bot.render import NO_PINGS, answer_embed
 from bot.replies import reply
 from config.settings import MAX_K
@@ -99,6 +100,8 @@ async def answer_question(
     )
     await bot.service.save_answer(answer_id, record)
     view = AnswerView(answer_id, answer)
+    if answer.abstained:  # "Ask a helper" under an abstention, when the server has a helper role
+        await add_helper_button(bot, guild_id, answer_id, view)
     if not embeds:
         return AnswerReply(answer, view, content=answer_text(answer, asked_by=user.display_name))
     return AnswerReply(answer, view, embed=styled_embed(answer, style, asked_by=user.display_name))
@@ -163,7 +166,11 @@ class FeedbackButton(
         )
         await interaction.client.service.save_feedback(vote)
         log.info("feedback %s on answer %s", self.vote, self.answer_id)
-        await reply(interaction, "Thanks for the feedback!", ephemeral=True)
+        # -- after a 👎: offer "Ask a helper" (issue 14b; the lead glues this onto 15a's reason modal) --
+        view = None
+        if self.vote == "down" and record.handed_off_at is None:
+            view = await helper_view(interaction.client, record.guild_id, self.answer_id)
+        await reply(interaction, "Thanks for the feedback!", view=view, ephemeral=True)
 
 
 class MoreSourcesButton(
