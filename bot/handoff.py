@@ -92,7 +92,7 @@ async def handed_off(bot: CitebotBot, thread_id: int) -> bool:
 
 
 async def hand_off(interaction: discord.Interaction[CitebotBot], answer_id: str) -> None:
-    """Post the one message that pings the helper role, then record the hand-off."""
+    """Record the hand-off, then post the one message that pings the helper role."""
     bot = interaction.client
     guild_id = guild_id_of(interaction)
     record = await bot.service.answer(answer_id)
@@ -111,16 +111,17 @@ async def hand_off(interaction: discord.Interaction[CitebotBot], answer_id: str)
         await bot.cooldown("helper", guild_id, 0)  # one bucket for the whole server
     except RateLimited as exc:
         raise RateLimited(
-            f"A helper was called in this server moments ago; you can call one again in {exc.retry_after:g} s.",
+            f"A helper was called in this server recently; you can call one again in {exc.retry_after:g} s.",
             exc.retry_after,
         ) from exc
+    # Recorded first, so a second press or the next message in the thread already sees it.
+    await _record(bot, interaction.channel, record, answer_id)
     text = helper_message(
         config.helper_role_id, interaction.user.display_name, record.question, record.abstained
     )
     # An interaction reply needs no channel permission, and shows as a reply to the answer.
     await interaction.response.send_message(text, allowed_mentions=helper_mentions(config.helper_role_id))
     log.info("server %s: a helper was called for answer %s", guild_id, answer_id)
-    await _record(bot, interaction.channel, record, answer_id)
 
 
 async def _record(bot: CitebotBot, channel: Any, record: AnswerRecord, answer_id: str) -> None:
