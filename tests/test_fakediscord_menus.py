@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ class World:
     alice: Member
 
 
+@contextlib.asynccontextmanager
 async def _world(**options: object) -> AsyncIterator[World]:
     async with FakeDiscord(**options) as fake:  # type: ignore[arg-type]
         guild = fake.create_guild("Test Guild")
@@ -31,7 +33,7 @@ async def _world(**options: object) -> AsyncIterator[World]:
 
 @pytest_asyncio.fixture
 async def world() -> AsyncIterator[World]:
-    async for w in _world():
+    async with _world() as w:
         yield w
 
 
@@ -42,7 +44,7 @@ def make_bot(*, content: bool = True) -> commands.Bot:
 
 
 async def test_a_message_command_gets_the_whole_target_even_without_the_content_intent() -> None:
-    async for world in _world(privileged_intents=()):
+    async with _world(privileged_intents=()) as world:
         bot = make_bot(content=False)
         seen: list[tuple[int, str, str]] = []
 
@@ -151,7 +153,7 @@ async def test_a_member_without_mention_everyone_pings_only_mentionable_roles(wo
 
 
 async def test_history_needs_read_message_history_and_hides_content_without_the_intent() -> None:
-    async for world in _world(privileged_intents=()):
+    async with _world(privileged_intents=()) as world:
         fake = world.fake
         bot = make_bot(content=False)
         async with running_bot(fake, bot):

@@ -163,11 +163,18 @@ class MessagesMixin(FakeDiscordBase):
         self.notify()
 
     def open_thread(
-        self, parent: Channel, name: str, *, kind: int = PUBLIC_THREAD, thread_id: int | None = None
+        self,
+        parent: Channel,
+        name: str,
+        *,
+        kind: int = PUBLIC_THREAD,
+        thread_id: int | None = None,
+        owner: User | None = None,
     ) -> Channel:
-        """Create a thread under ``parent`` owned by the bot and dispatch THREAD_CREATE."""
+        """Create a thread under ``parent`` (owned by the bot unless ``owner``) and dispatch THREAD_CREATE."""
+        owner_id = (owner or self.bot_user).id
         thread = Channel(
-            thread_id or self.snowflake(), parent.guild_id, name, kind, parent.id, owner_id=self.bot_user.id
+            thread_id or self.snowflake(), parent.guild_id, name, kind, parent.id, owner_id=owner_id
         )
         assert parent.guild_id is not None
         self.guilds[parent.guild_id].channels[thread.id] = thread
