@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import discord
 import pytest
 import pytest_asyncio
 from discord.ext import commands
 
-from tests.fakediscord import Channel, FakeDiscord, Guild, Member, running_bot
+from tests.fakediscord import FakeDiscord, running_bot
 from tests.fakediscord.models import DEFAULT_EVERYONE_PERMISSIONS, READ_MESSAGE_HISTORY
-
-
-@dataclass
-class World:
-    fake: FakeDiscord
-    guild: Guild
-    channel: Channel
-    alice: Member
+from tests.test_fakediscord import World
 
 
 @contextlib.asynccontextmanager

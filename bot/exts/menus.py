@@ -28,7 +28,7 @@ NO_TEXT = "That message has no text I can read."
 Place = Literal["thread", "reply", "here"]
 
 
-def message_text(message: discord.Message) -> str:
+def readable_text(message: discord.Message) -> str:
     """Return what a message says: its text (mentions shown as names) and the text of its embeds."""
     parts = [message.clean_content]
     for embed in message.embeds:
@@ -54,7 +54,7 @@ async def context_before(message: discord.Message, limit: int, max_chars: int) -
     if limit > 0:
         try:
             async for earlier in message.channel.history(limit=limit, before=message):
-                text = " ".join(message_text(earlier).split())
+                text = " ".join(readable_text(earlier).split())
                 if text and not earlier.author.bot:
                     lines.append(text)
         except discord.HTTPException:
@@ -106,7 +106,7 @@ class Menus(commands.Cog):
         bot = self.bot
         guild_id = guild_id_of(interaction)
         await bot.cooldown("ask", guild_id, interaction.user.id)
-        text = message_text(message)
+        text = readable_text(message)
         if not text:
             raise InvalidInput(NO_TEXT)
         question = bot.service.validate_question(text)
@@ -148,7 +148,7 @@ class Menus(commands.Cog):
         guild_id = guild_id_of(interaction)
         await require_editor(interaction)
         await bot.cooldown("add", guild_id, interaction.user.id)
-        text = message_text(message)
+        text = readable_text(message)
         if not text:
             raise InvalidInput(NO_TEXT)
         await interaction.response.defer(ephemeral=True, thinking=True)

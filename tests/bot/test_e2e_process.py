@@ -15,16 +15,14 @@ from typing import Any
 import pytest
 
 from bot.app import build_bot
+from bot.exts.menus import ADD_MENU, ANSWER_MENU
 from config.settings import Settings
 from tests.bot.harness import KIM_QUESTION, MANAGE_GUILD, embed_of, first_channel
 from tests.fakediscord import FakeDiscord, patch_discord
 
 pytestmark = pytest.mark.model
 # Slash commands, then the message context menus (Apps → …), sorted as `citebot sync` lists them.
-COMMANDS = sorted(
-    ["add", "ask", "citebot", "help", "refresh", "remove", "sources"]
-    + ["Add to citebot", "Answer with citebot"]
-)
+COMMANDS = sorted(["add", "ask", "citebot", "help", "refresh", "remove", "sources", ADD_MENU, ANSWER_MENU])
 # The process imports torch and loads the real model before it connects.
 START_TIMEOUT = 90.0
 INFO_LOG = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ INFO ")
