@@ -19,6 +19,7 @@ from bot.compact import answer_text, styled_embed
 from bot.errors import guarded
 from bot.feedback import ReasonModal
 from bot.guilds import guild_id_of, kb_for
+from bot.handoff import add_helper_button
 from bot.render import NO_PINGS, answer_embed
 from bot.replies import reply
 from config.settings import MAX_K
@@ -100,6 +101,8 @@ async def answer_question(
     )
     await bot.service.save_answer(answer_id, record)
     view = AnswerView(answer_id, answer)
+    if answer.abstained:  # "Ask a helper" under an abstention, when the server has a helper role
+        await add_helper_button(bot, guild_id, answer_id, view)
     if not embeds:
         return AnswerReply(answer, view, content=answer_text(answer, asked_by=user.display_name))
     return AnswerReply(answer, view, embed=styled_embed(answer, style, asked_by=user.display_name))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.errors import guarded
+from bot.handoff import helper_view
 from bot.replies import reply
 from retrieval.errors import NotFound, PermissionDenied
 from retrieval.gaps import REASONS
@@ -90,7 +91,10 @@ def reason_thanks(vote: FeedbackRecord) -> str:
     return f"Thanks, noted: **{label}**. The server's editors see it when they look for missing articles."
 
 
-# The reply to a submitted 👎 reason, in one place: engineer 14b's "Ask a helper" button joins it here.
-async def thank_for_reason(interaction: discord.Interaction[Any], vote: FeedbackRecord) -> None:
-    """Thank the person privately for the reason they gave."""
-    await reply(interaction, reason_thanks(vote), ephemeral=True)
+async def thank_for_reason(interaction: discord.Interaction[CitebotBot], vote: FeedbackRecord) -> None:
+    """Thank the person privately for the reason they gave, offering "Ask a helper" when the server has one."""
+    record = await interaction.client.service.answer(vote.answer_id)
+    view = None
+    if record is not None and record.handed_off_at is None:
+        view = await helper_view(interaction.client, vote.guild_id, vote.answer_id)
+    await reply(interaction, reason_thanks(vote), view=view, ephemeral=True)

@@ -39,6 +39,7 @@ class GuildConfig:
     seeded: bool = False
     answer_style: Literal["compact", "full"] = "compact"
     only_sure: bool = False  # answers marked "not sure" are replaced by "not found"
+    helper_role_id: int | None = None
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -53,6 +54,7 @@ class GuildConfig:
             seeded=bool(record.get("seeded", False)),
             answer_style="full" if record.get("answer_style") == "full" else "compact",
             only_sure=bool(record.get("only_sure", False)),
+            helper_role_id=record.get("helper_role_id"),
         )
 
     def cooldown(self, action: str, defaults: DiscordSettings) -> float:

@@ -196,6 +196,18 @@ class DiscordSettings(BaseModel):
     shard_id: int | None = Field(
         None, ge=0, le=100_000, description="This process's shard (0-based), with shard_count."
     )
+    helper_cooldown: float = Field(
+        300.0,
+        ge=0,
+        le=MAX_COOLDOWN,
+        description='Seconds between "Ask a helper" calls in one server (the helper role is pinged).',
+    )
+    context_messages: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description='Messages before a message that "Answer with citebot" reads as its context (0: none).',
+    )
 
     @model_validator(mode="after")
     def _shards_together(self) -> DiscordSettings:

@@ -104,6 +104,31 @@ class AsyncCitebot:
         doc = await _thread(ingest.from_text, text, title, self.settings.limits)
         return await self.add_document(doc, kb, added_by)
 
+    async def add_message(
+        self,
+        text: str,
+        *,
+        author: str,
+        date: str | None,
+        link: str,
+        where: str,
+        kb: str,
+        added_by: str | None,
+    ) -> AddResult:
+        """Store a chat message as an article, cited by its link."""
+        from retrieval import ingest
+
+        doc = await _thread(
+            ingest.from_message,
+            text,
+            author=author,
+            date=date,
+            link=link,
+            where=where,
+            limits=self.settings.limits,
+        )
+        return await self.add_document(doc, kb, added_by)
+
     async def add_file(
         self, data: bytes, filename: str, title: str | None, kb: str, added_by: str | None
     ) -> AddResult:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -120,3 +122,30 @@ def _title(title: str, limits: LimitSettings) -> str:
     if len(title) > limits.max_title_chars:
         title = title[: limits.max_title_chars - 1].rstrip() + "…"
     return title or "Untitled"
+
+
+# A chat message's permanent link (Discord's "Copy Message Link"): what cites a message article.
+MESSAGE_LINK = re.compile(r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/\d+/\d+/\d+$")
+MIN_MESSAGE_CHARS = 20
+
+
+def is_message_link(url: str | None) -> bool:
+    """Tell whether a URL is a chat message's link (such an article cannot be fetched again)."""
+    return bool(url and MESSAGE_LINK.match(url))
+
+
+def from_message(
+    text: str, *, author: str, date: str | None, link: str, where: str, limits: LimitSettings
+) -> SourceDocument:
+    """Make a document from a chat message (a helper's good reply, say), cited by the message's link."""
+    if not is_message_link(link):
+        raise InvalidInput(f"{link!r} is not a message link")
+    words = " ".join(text.split())
+    if len(words) < MIN_MESSAGE_CHARS:
+        raise InvalidInput(
+            f"that message is too short to be an article ({len(words)} characters; "
+            f"at least {MIN_MESSAGE_CHARS})"
+        )
+    head = words if len(words) <= 60 else words[:59].rstrip() + "…"
+    doc = from_text(text, f"{author} in #{where}: {head}", limits, source=f"message by {author} in #{where}")
+    return replace(doc, url=link, author=author, date=date)

@@ -302,6 +302,12 @@ class CitebotService:
             raise InvalidInput(f"article {info.id} was not added from a URL, so it cannot be refreshed")
         from retrieval import ingest
 
+        if ingest.is_message_link(info.url):
+            raise InvalidInput(
+                f"article {info.id} is a chat message, so it cannot be fetched again; "
+                "add the message again to update it"
+            )
+
         doc = ingest.from_url(info.url, self.fetcher, None, self.settings.limits)
         result = self.add_document(doc, kb)
         if result.status == "already present":

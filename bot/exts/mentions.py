@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot import permissions
 from bot.answers import answer_question
 from bot.errors import DM_EXPLANATION, error_text
+from bot.handoff import handed_off
 from bot.render import NO_PINGS, message_text, thread_name
 from retrieval.errors import RateLimited
 
@@ -85,6 +86,8 @@ class Mentions(commands.Cog):
         in_our_thread = isinstance(channel, discord.Thread) and channel.owner_id == bot.user.id
         if not (mentioned or in_our_thread or await self._answer_channel(message, message.guild.id)):
             return
+        if in_our_thread and not mentioned and await handed_off(bot, channel.id):
+            return  # a helper was called here: people talk to people until someone mentions citebot
         role = message.guild.self_role
         question = strip_mentions(message.content, bot.user.id, role.id if role else None)
         if not question:

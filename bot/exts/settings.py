@@ -38,6 +38,23 @@ def summary(config: GuildConfig, defaults: DiscordSettings, reads_content: bool 
         f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person\n"
         f"**Answer style:** {config.answer_style}\n"
         f"**Answers:** {'only sure ones' if config.only_sure else 'all, unsure ones marked'}"
+        + f"\n**Helper role** (pinged by *Ask a helper*): {helper_role_text(config)}"
+    )
+
+
+def helper_role_text(config: GuildConfig) -> str:
+    """Describe the helper role setting."""
+    return f"<@&{config.helper_role_id}>" if config.helper_role_id else "none (no *Ask a helper* button)"
+
+
+def helper_ping_problem(role: discord.Role, me: discord.Member) -> str | None:
+    """Return why pinging a role would notify no one, or None if it works."""
+    if role.mentionable or me.guild_permissions.mention_everyone:
+        return None
+    return (
+        f"Note: {role.mention} is not mentionable and I lack **Mention Everyone**, so *Ask a helper* "
+        "would post without notifying anyone. Make the role mentionable (Server Settings → Roles) "
+        "or grant me Mention Everyone."
     )
 
 
@@ -167,6 +184,24 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
     async def stats(self, interaction: discord.Interaction[CitebotBot]) -> None:
         """Show the server's activity as a chart (editors)."""
         await upkeep.show_stats(interaction)
+
+    @settings.command(
+        name="helper-role", description="Set the role the Ask a helper button pings (empty: no button)"
+    )
+    @app_commands.describe(
+        role="People with this role help when citebot can't; leave empty to remove the button"
+    )
+    async def helper_role(
+        self, interaction: discord.Interaction[CitebotBot], role: discord.Role | None = None
+    ) -> None:
+        """Set or clear the helper role (the only role citebot ever pings)."""
+        if role is not None and role.is_default():
+            raise InvalidInput("Choose a role for your helpers, not @everyone.")
+        await self._update(interaction, helper_role_id=role.id if role else None)
+        guild = interaction.guild
+        problem = helper_ping_problem(role, guild.me) if role and isinstance(guild, discord.Guild) else None
+        if problem is not None:
+            await reply(interaction, problem, ephemeral=True)
 
 
 async def setup(bot: CitebotBot) -> None:

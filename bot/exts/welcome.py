@@ -57,11 +57,14 @@ def help_text(reads_content: bool) -> str:
         "• Mention me with a question: I answer in a new thread, where follow-ups need no mention.\n"
         "• Under an answer: 👍/👎 tell the server's editors how it did; *More sources* shows the full "
         "passages, only to you.\n"
+        "• Right-click a message → Apps → *Answer with citebot* answers it in a thread; "
+        "*Ask a helper* under an answer calls the server's helpers.\n"
         "**Articles** (Manage Server, or the editor role)\n"
         "• `/add url:` a web page or PDF · `/add file:` a .txt, .md, .html or .pdf · `/add` alone: paste text.\n"
-        "• `/sources` lists them; `/remove` and `/refresh` take an article from the list.\n"
+        "• `/sources` lists them; `/remove` and `/refresh` take an article from the list. "
+        "Apps → *Add to citebot* stores a message.\n"
         "**Settings** (Manage Server): `/citebot settings show`, `editor-role`, `answer-channel`, "
-        f"`cooldown`, `answer-style`. {channels}\n"
+        f"`cooldown`, `answer-style`, `helper-role`. {channels}\n"
         "When I can't find an answer in the articles, I say so instead of guessing."
     )
 

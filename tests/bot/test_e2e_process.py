@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from bot.app import build_bot
+from bot.exts.menus import ADD_MENU, ANSWER_MENU
 from config.settings import Settings
 from tests.bot.harness import KIM_QUESTION, MANAGE_GUILD, embed_of, first_channel
 from tests.fakediscord import FakeDiscord, patch_discord
 
 pytestmark = pytest.mark.model
-COMMANDS = ["add", "ask", "citebot", "help", "refresh", "remove", "sources"]
+# Slash commands, then the message context menus (Apps → …), sorted as `citebot sync` lists them.
+COMMANDS = sorted(["add", "ask", "citebot", "help", "refresh", "remove", "sources", ADD_MENU, ANSWER_MENU])
 # The process imports torch and loads the real model before it connects.
 START_TIMEOUT = 90.0
 INFO_LOG = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ INFO ")
@@ -113,7 +115,7 @@ async def test_sync_registers_the_commands_and_names_them() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(None)) == COMMANDS
         assert "".join(process.out).strip() == (
-            "synced 7 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
+            "synced 9 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
         )
         fake.assert_no_violations()
 
@@ -127,7 +129,7 @@ async def test_sync_to_one_server_registers_there() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(guild.id)) == COMMANDS
         assert fake.commands.list(None) == []
-        assert "".join(process.out).startswith(f"synced 7 commands to server {guild.id}: add, ask")
+        assert "".join(process.out).startswith(f"synced 9 commands to server {guild.id}: Add to citebot, Ans")
         fake.assert_no_violations()
 
 

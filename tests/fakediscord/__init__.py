@@ -13,10 +13,10 @@ async with FakeDiscord() as fake:
 
 from __future__ import annotations
 
-from .actions import ActionsMixin
 from .clock import FakeClock
 from .handle import InteractionHandle
 from .interactions import WEBHOOK_ROUTES
+from .menus import MenusMixin
 from .models import (
     Channel,
     Guild,
@@ -33,7 +33,7 @@ from .rest import REST_ROUTES, RestMixin
 from .runner import patch_discord, running_bot
 
 
-class FakeDiscord(ActionsMixin, RestMixin):
+class FakeDiscord(MenusMixin, RestMixin):
     """The fake Discord: ``async with FakeDiscord() as fake:`` then build a world and run a bot."""
 
     ROUTES = REST_ROUTES + WEBHOOK_ROUTES

@@ -28,6 +28,8 @@ def _size(node: dict[str, Any]) -> int:
 def check_command(errors: FormErrors, cmd: dict[str, Any], path: str = "") -> None:
     """Record every rule a command definition breaks (names, descriptions, options, size)."""
     kind = cmd.get("type", 1)
+    if kind not in (1, 2, 3):  # chat input, user and message commands (4, entry points, are not used)
+        errors.add(f"{path}type", "BASE_TYPE_CHOICES", f"Value must be one of (1, 2, 3), got {kind!r}")
     if kind == 1:
         _check_name(errors, f"{path}name", cmd.get("name"))
         errors.between(f"{path}description", cmd.get("description"), 1, 100)

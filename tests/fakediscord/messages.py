@@ -9,6 +9,7 @@ from . import payloads
 from .errors import EMPTY_MESSAGE, ENTITY_TOO_LARGE, ApiError, FormErrors
 from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, MESSAGE_CONTENT, GatewaySession
 from .models import EPHEMERAL, LOADING, PUBLIC_THREAD, Channel, Message, StoredAttachment, User
+from .permissions import pingable
 from .server import FakeDiscordBase
 from .validation import compute_pings, is_empty
 
@@ -106,7 +107,9 @@ class MessagesMixin(FakeDiscordBase):
             attachments=self._new_attachments(channel, body, files),
             flags=(body.get("flags") or 0) if flags is None else flags,
             allowed_mentions=allowed,
-            pings=compute_pings(content, allowed, replied_user_id=replied_user),
+            pings=pingable(
+                self, channel, author.id, compute_pings(content, allowed, replied_user_id=replied_user)
+            ),
             created_at=self.clock.time(),
             reference=reference,
             type=19 if reference and kind == 0 else kind,
@@ -141,7 +144,8 @@ class MessagesMixin(FakeDiscordBase):
             msg.flags = (msg.flags & (EPHEMERAL | LOADING)) | (body["flags"] & ~(EPHEMERAL | LOADING))
         msg.flags &= ~LOADING
         if was_loading:  # filling a deferred response is its first real send: mentions notify now
-            msg.pings = compute_pings(content, msg.allowed_mentions)
+            channel = self.channels[msg.channel_id]
+            msg.pings = pingable(self, channel, msg.author.id, compute_pings(content, msg.allowed_mentions))
         else:
             msg.edited_at = self.clock.time()
         if not msg.ephemeral:
@@ -159,11 +163,18 @@ class MessagesMixin(FakeDiscordBase):
         self.notify()
 
     def open_thread(
-        self, parent: Channel, name: str, *, kind: int = PUBLIC_THREAD, thread_id: int | None = None
+        self,
+        parent: Channel,
+        name: str,
+        *,
+        kind: int = PUBLIC_THREAD,
+        thread_id: int | None = None,
+        owner: User | None = None,
     ) -> Channel:
-        """Create a thread under ``parent`` owned by the bot and dispatch THREAD_CREATE."""
+        """Create a thread under ``parent`` (owned by the bot unless ``owner``) and dispatch THREAD_CREATE."""
+        owner_id = (owner or self.bot_user).id
         thread = Channel(
-            thread_id or self.snowflake(), parent.guild_id, name, kind, parent.id, owner_id=self.bot_user.id
+            thread_id or self.snowflake(), parent.guild_id, name, kind, parent.id, owner_id=owner_id
         )
         assert parent.guild_id is not None
         self.guilds[parent.guild_id].channels[thread.id] = thread
@@ -177,11 +188,9 @@ class MessagesMixin(FakeDiscordBase):
         """Dispatch MESSAGE_CREATE, blanking content for sessions without the message content intent."""
         if msg.ephemeral:
             return False
-        bot_id = self.bot_user.id
 
         def redact(session: GatewaySession, data: dict[str, Any]) -> dict[str, Any]:
-            exempt = msg.author.id == bot_id or bot_id in msg.pings.users or msg.guild_id is None
-            if session.has(MESSAGE_CONTENT) or exempt:
+            if session.has(MESSAGE_CONTENT) or not self.content_private(msg):
                 return data
             return data | {"content": "", "embeds": [], "attachments": [], "components": []}
 
@@ -193,6 +202,11 @@ class MessagesMixin(FakeDiscordBase):
             intent=intent,
             transform=redact,
         )
+
+    def content_private(self, msg: Message) -> bool:
+        """Tell whether a message's content is hidden from an app without the message content intent."""
+        bot_id = self.bot_user.id
+        return not (msg.author.id == bot_id or bot_id in msg.pings.users or msg.guild_id is None)
 
     def messages_in(self, channel: Channel, *, include_deleted: bool = False) -> list[Message]:
         """Return a channel's messages, oldest first (ephemeral ones included, flagged)."""

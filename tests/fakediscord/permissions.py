@@ -15,9 +15,11 @@ from .errors import ApiError
 from .models import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
+    MENTION_EVERYONE,
     VIEW_CHANNEL,
     Channel,
     Guild,
+    Pings,
 )
 
 if TYPE_CHECKING:
@@ -111,3 +113,13 @@ def check_command_access(guild: Guild | None, member_perms: int, cmd: dict[str, 
             f"/{cmd['name']} is hidden from this member: it needs permissions {required} "
             "(default_member_permissions) and no override allows it"
         )
+
+
+def pingable(fake: FakeDiscordBase, channel: Channel, author_id: int, pings: Pings) -> Pings:
+    """Keep the pings Discord delivers: @everyone and unmentionable roles need Mention Everyone."""
+    if channel.guild_id is None:
+        return Pings(users=pings.users, replied_user=pings.replied_user)
+    guild = fake.guilds[channel.guild_id]
+    can_all = bool(channel_permissions(fake, guild, author_id, channel) & MENTION_EVERYONE)
+    roles = {r for r in pings.roles if r in guild.roles and (guild.roles[r].mentionable or can_all)}
+    return Pings(pings.everyone and can_all, pings.users, roles, pings.replied_user)

@@ -180,6 +180,7 @@ class RestMixin(FakeDiscordBase):
 
     async def _get_messages(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
+        require(self, channel, READ_MESSAGE_HISTORY, "reading the message history")
         limit = min(int(request.query.get("limit", 50)), 100)
         before = int(request.query.get("before", 0)) or None
         after = int(request.query.get("after", 0))
@@ -189,7 +190,7 @@ class RestMixin(FakeDiscordBase):
             if not m.ephemeral and m.id > after and (before is None or m.id < before)
         ]
         found = found[:limit] if after else found[-limit:]
-        return json_response([payloads.message(self, m) for m in reversed(found)])
+        return json_response([self._as_fetched(m) for m in reversed(found)])
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
@@ -202,7 +203,16 @@ class RestMixin(FakeDiscordBase):
         return json_response(payloads.message(self, msg))
 
     async def _get_message(self, request: web.Request) -> web.Response:
-        return json_response(payloads.message(self, self._message(request, self._channel(request))))
+        channel = self._channel(request)
+        require(self, channel, READ_MESSAGE_HISTORY, "reading a message")
+        return json_response(self._as_fetched(self._message(request, channel)))
+
+    def _as_fetched(self, msg: Message) -> dict[str, Any]:
+        """Return a fetched message: its content blank for an app without the message content intent."""
+        data = payloads.message(self, msg)
+        if "message_content" in self.privileged_intents or not self.content_private(msg):  # type: ignore[attr-defined]
+            return data
+        return data | {"content": "", "embeds": [], "attachments": [], "components": []}
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
