@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .actions import ActionsMixin
 from .clock import FakeClock
+from .forums import FORUM_ROUTES, ForumsMixin
 from .handle import InteractionHandle
 from .interactions import WEBHOOK_ROUTES
 from .models import (
@@ -33,10 +34,10 @@ from .rest import REST_ROUTES, RestMixin
 from .runner import patch_discord, running_bot
 
 
-class FakeDiscord(ActionsMixin, RestMixin):
+class FakeDiscord(ForumsMixin, ActionsMixin, RestMixin):
     """The fake Discord: ``async with FakeDiscord() as fake:`` then build a world and run a bot."""
 
-    ROUTES = REST_ROUTES + WEBHOOK_ROUTES
+    ROUTES = REST_ROUTES + WEBHOOK_ROUTES + FORUM_ROUTES
 
     async def __aenter__(self) -> FakeDiscord:
         await self.start()
