@@ -154,10 +154,14 @@ def test_rules_come_from_the_servers_settings() -> None:
     config = GuildConfig(
         only_questions=False, skip_chatter=False, quiet_after_staff=False, max_thread_answers=7
     )
-    assert Rules.of(config) == Rules(only_questions=False, skip_chatter=False, after_staff=False, max_answers=7)
+    assert Rules.of(config) == Rules(
+        only_questions=False, skip_chatter=False, after_staff=False, max_answers=7
+    )
     assert Rules.of(GuildConfig()) == Rules()
 
 
 def test_settings_survive_a_round_trip_through_their_record() -> None:
-    config = GuildConfig(helper_role_id=5, only_questions=False, debounce=2.5, max_thread_answers=1, dry_run=True)
+    config = GuildConfig(
+        helper_role_id=5, only_questions=False, debounce=2.5, max_thread_answers=1, dry_run=True
+    )
     assert GuildConfig.from_record(config.to_record()) == config
