@@ -50,13 +50,12 @@ _REQUEST = re.compile(
 _FOLLOW_ON = re.compile(r"^(?:and|also|but|or|what about|how about|then)\b", re.I)
 _THANKS = re.compile(r"^(?:thanks|thank (?:you|u)|thx|ty|tysm|cheers|much appreciated|appreciate it)\b", re.I)
 # Words that make up greetings, thanks and acknowledgements ("ok got it, thanks so much!").
-_CHATTER_WORDS = frozenset(
-    """hi hello hey hiya yo gm gn morning evening night good thanks thank thx ty tysm you u cheers much
+_CHATTER_TEXT = """hi hello hey hiya yo gm gn morning evening night good thanks thank thx ty tysm you u cheers much
     appreciated appreciate it ok okay k kk cool nice great awesome perfect got lol lmao haha yes yeah yep
     yup no nope nah sure np welcome bye cya see i oh ah wow same agreed true right alright done there
     all everyone guys folks so a lot again that this works worked sounds makes sense now one it's that's
-    makes helps helped helpful very really just ah okk sweet amazing brilliant fine""".split()
-)
+    makes helps helped helpful very really just ah okk sweet amazing brilliant fine"""
+_CHATTER_WORDS = frozenset(_CHATTER_TEXT.split())
 _WORD = re.compile(r"[\w']+")
 
 

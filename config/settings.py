@@ -196,6 +196,13 @@ class DiscordSettings(BaseModel):
     shard_id: int | None = Field(
         None, ge=0, le=100_000, description="This process's shard (0-based), with shard_count."
     )
+    debounce: float = Field(
+        3.0,
+        ge=0,
+        le=30,
+        description="Seconds to wait for the asker's next messages before answering unprompted "
+        "(answer channels, forum posts, citebot's threads); servers can override it.",
+    )
 
     @model_validator(mode="after")
     def _shards_together(self) -> DiscordSettings:
