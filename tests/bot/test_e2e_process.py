@@ -20,7 +20,7 @@ from tests.bot.harness import KIM_QUESTION, MANAGE_GUILD, embed_of, first_channe
 from tests.fakediscord import FakeDiscord, patch_discord
 
 pytestmark = pytest.mark.model
-COMMANDS = ["add", "ask", "citebot", "help", "refresh", "remove", "sources"]
+COMMANDS = ["add", "ask", "citebot", "help", "refresh", "remove", "solved", "sources"]
 # The process imports torch and loads the real model before it connects.
 START_TIMEOUT = 90.0
 INFO_LOG = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ INFO ")
