@@ -41,6 +41,12 @@ def replies_to_person(message: discord.Message, me: discord.abc.Snowflake) -> bo
     return isinstance(ref, discord.Message) and ref.author.id not in (me.id, message.author.id)
 
 
+def with_title(title: str, text: str) -> str:
+    """Return a forum post's question: its title, then its first message."""
+    title = title.strip()
+    return f"{title} {text}" if title[-1:] in "?.!:" else f"{title}: {text}"
+
+
 def fit(text: str, limit: int) -> str:
     """Cut a long gathered question (a post's title and body, several messages) at a word."""
     if len(text) <= limit:
@@ -62,7 +68,7 @@ class Gate:
         """Return the question to answer (gathered from the asker's messages), or None to stay quiet."""
         bot = self.bot
         if is_starter(message) and place == POST:  # a forum post: its title and first message
-            question = f"{message.channel.name}\n{question}"  # type: ignore[union-attr]
+            question = with_title(message.channel.name, question)  # type: ignore[union-attr]
         record = await self._record(message, place, mentioned)
         rules = Rules.of(config)
         reason = reason_to_stay_quiet(rules, self._situation(message, question, mentioned, place, record))

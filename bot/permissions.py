@@ -21,6 +21,7 @@ USED: dict[str, str] = {
     "create_public_threads": "open one thread per @mention question",
     "embed_links": "show answers as embeds (without it, answers come as plain text)",
     "read_message_history": "reply to the message that asked",
+    "manage_threads": "mark people's forum posts solved: apply the Solved tag and close the post",
 }
 LABELS = {
     "view_channel": "View Channel",
@@ -29,6 +30,7 @@ LABELS = {
     "create_public_threads": "Create Public Threads",
     "embed_links": "Embed Links",
     "read_message_history": "Read Message History",
+    "manage_threads": "Manage Threads",
 }
 SCOPES = ("bot", "applications.commands")
 
