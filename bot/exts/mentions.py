@@ -161,13 +161,13 @@ class Mentions(commands.Cog):
         if answer.answer.abstained and not asked:
             log.debug("no public abstention for a statement in channel %s", message.channel.id)
             return
+        if isinstance(channel, discord.Thread):  # counted (and the asker kept) before anyone can reply
+            bot.remember_question(channel.id, f"{context} {question}" if context else question)
+            await count_answer(bot, channel, message.author.id)
         if as_reply:
             await message.reply(**answer.kwargs(), mention_author=False)
         else:
             await channel.send(**answer.kwargs())
-        if isinstance(channel, discord.Thread):
-            bot.remember_question(channel.id, f"{context} {question}" if context else question)
-            await count_answer(bot, channel, message.author.id)
 
 
 async def setup(bot: CitebotBot) -> None:
