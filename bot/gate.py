@@ -7,12 +7,13 @@ next messages (they become part of the question) and, in dry-run mode, only logs
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot import quiet
-from bot.helpdesk import POST, THREAD, Debouncer, note_staff_reply, thread_record
+from bot.helpdesk import POST, THREAD, Debouncer, is_staff, note_staff_reply, thread_record
 from bot.quiet import Rules, Situation, reason_to_stay_quiet
 from retrieval.errors import InvalidInput
 
@@ -58,17 +59,22 @@ def fit(text: str, limit: int) -> str:
 class Gate:
     """Decide, per message, whether citebot answers; wait for the rest of a question."""
 
-    def __init__(self, bot: CitebotBot) -> None:
+    def __init__(self, bot: CitebotBot, keep: int = 10_000) -> None:
         self.bot = bot
         self.debouncer = Debouncer()
+        # Posts where staff replied, known at once (the record is written a moment later).
+        self._staffed: OrderedDict[int, None] = OrderedDict()
+        self._keep = keep
 
     async def decide(
         self, message: discord.Message, question: str, mentioned: bool, place: str | None, config: GuildConfig
     ) -> str | None:
         """Return the question to answer (gathered from the asker's messages), or None to stay quiet."""
         bot = self.bot
-        if is_starter(message) and place == POST:  # a forum post: its title and first message
-            question = with_title(message.channel.name, question)  # type: ignore[union-attr]
+        channel = message.channel
+        if is_starter(message) and place == POST and isinstance(channel, discord.Thread):
+            question = with_title(channel.name, question)  # a forum post: its title and first message
+        self._note_staff(message, place, config)  # before any await: a follow-up right after must see it
         record = await self._record(message, place, mentioned)
         rules = Rules.of(config)
         reason = reason_to_stay_quiet(rules, self._situation(message, question, mentioned, place, record))
@@ -87,6 +93,15 @@ class Gate:
                 await self._dry_run(message, question)
                 return None
         return question
+
+    def _note_staff(self, message: discord.Message, place: str | None, config: GuildConfig) -> None:
+        channel = message.channel
+        if place != POST or not isinstance(channel, discord.Thread) or message.author.id == channel.owner_id:
+            return
+        if is_staff(message.author, channel, config):
+            self._staffed[channel.id] = None
+            while len(self._staffed) > self._keep:
+                self._staffed.popitem(last=False)
 
     async def _record(
         self, message: discord.Message, place: str | None, mentioned: bool, *, note: bool = True
@@ -120,7 +135,7 @@ class Gate:
             answers=record.answers if record else 0,
             solved=bool(record and record.solved_at),
             handed_off=bool(record and record.handed_off_at),
-            staff_replied=bool(record and record.staff_replied_at),
+            staff_replied=bool(record and record.staff_replied_at) or channel.id in self._staffed,
         )
 
     async def _stay_quiet(
