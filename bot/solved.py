@@ -18,6 +18,7 @@ from bot.errors import guarded
 from bot.guilds import guild_id_of, is_editor
 from bot.helpdesk import thread_record
 from bot.permissions import is_helper
+from bot.render import plain
 from bot.replies import reply
 from retrieval.errors import InvalidInput, PermissionDenied
 from retrieval.records import now
@@ -35,6 +36,11 @@ NO_MANAGE_THREADS = (
     "A server admin can grant it (channel settings → Permissions → citebot)."
 )
 MAX_APPLIED_TAGS = 5
+
+
+def solved_text(name: str) -> str:
+    """Return the public note that a question was solved (the name escaped: it pings or links nothing)."""
+    return f"✅ Marked solved by {plain(name, 100)}. Thanks!"
 
 
 def solved_tag(forum: discord.ForumChannel) -> discord.ForumTag | None:
@@ -82,7 +88,7 @@ async def mark_solved(interaction: discord.Interaction[CitebotBot], answer_id: s
     )
     log.info("thread %s marked solved (answer %s)", thread.id, answer_id)
     # Said before closing: an archived thread takes no new messages.
-    await reply(interaction, f"✅ Marked solved by {user.display_name}. Thanks!")
+    await reply(interaction, solved_text(user.display_name))
     problem = await close(thread, interaction.guild.me)
     if problem is not None:
         await reply(interaction, problem, ephemeral=True)

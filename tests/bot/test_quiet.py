@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import quiet
 from bot.guilds import GuildConfig
+from bot.helpdesk import Debouncer
 from bot.quiet import Rules, Situation, is_chatter, reads_as_question, reason_to_stay_quiet
+from bot.solved import solved_text
 
 QUESTION = "How fast is Kim's train?"
 
@@ -165,3 +171,60 @@ def test_settings_survive_a_round_trip_through_their_record() -> None:
         helper_role_id=5, only_questions=False, debounce=2.5, max_thread_answers=1, dry_run=True
     )
     assert GuildConfig.from_record(config.to_record()) == config
+
+
+PING = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>")
+
+
+@given(
+    name=st.text(min_size=1, max_size=60)
+    | st.sampled_from(["@everyone", "<@123>", "<@&5> [x](https://e.example)"])
+)
+def test_the_solved_note_never_pings_or_links_whatever_the_name(name: str) -> None:
+    text = solved_text(name)
+    assert not PING.search(text) and "](http" not in text
+    assert len(text) <= 2000
+
+
+class _Place:
+    def __init__(self, id: int) -> None:
+        self.id = id
+
+
+class _Message:
+    """What the debouncer reads of a message: where, and who."""
+
+    def __init__(self, channel: int, author: int, content: str = "") -> None:
+        self.channel, self.author, self.content = _Place(channel), _Place(author), content
+
+
+async def test_the_debouncer_gathers_the_same_persons_next_messages_in_the_same_place() -> None:
+    debouncer = Debouncer()
+    first, more, elsewhere, other = _Message(1, 7), _Message(1, 7), _Message(2, 7), _Message(1, 8)
+    assert not debouncer.absorb(more)  # nothing is being waited on yet
+
+    waiting = asyncio.ensure_future(debouncer.collect(first, 0.2, 1.0))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    assert debouncer.absorb(more)  # type: ignore[arg-type]
+    assert not debouncer.absorb(elsewhere) and not debouncer.absorb(other)  # type: ignore[arg-type]
+
+    assert await waiting == [first, more]
+    assert not debouncer.absorb(_Message(1, 7))  # type: ignore[arg-type]  # done: a new question next
+
+
+async def test_the_debouncer_stops_waiting_at_the_longest_wait() -> None:
+    debouncer = Debouncer()
+    first = _Message(1, 7)
+    waiting = asyncio.ensure_future(debouncer.collect(first, 0.1, 0.3))  # type: ignore[arg-type]
+    for _ in range(300):  # someone who keeps typing, faster than the delay, for up to ~9 s
+        if waiting.done():
+            break
+        debouncer.absorb(_Message(1, 7))  # type: ignore[arg-type]
+        await asyncio.sleep(0.03)
+    assert waiting.done(), "the longest wait ends the gathering even while messages keep coming"
+    assert len(await waiting) > 3
+
+
+async def test_no_delay_means_no_waiting() -> None:
+    first = _Message(1, 7)
+    assert await Debouncer().collect(first, 0, 0) == [first]  # type: ignore[arg-type]
