@@ -9,6 +9,7 @@ from bot.gate import SOLVED_NOTICE
 from bot.solved import ALREADY, NOT_ALLOWED, NOT_IN_THREAD
 from tests.bot.harness import KIM_QUESTION, World, button_id, embed_of
 from tests.bot.helpdesk import answer_forum, helper, open_post, record_when, say, stays_quiet
+from tests.bot.test_e2e_safety import PING
 from tests.fakediscord import Channel, InteractionHandle, Member, Message
 
 pytestmark = pytest.mark.model
@@ -57,7 +58,7 @@ async def test_the_solved_tag_is_found_by_name_whatever_its_case_and_emoji(world
 
 async def test_a_forum_without_a_solved_tag_only_closes_the_post(world: World) -> None:
     forum = await answer_forum(world, tags=["Bug", "Question"])
-    post, answer = await open_post(
+    _, answer = await open_post(
         world, forum, "Kim's armored train", "How fast does it go?", tags=["Question"]
     )
     await press_solved(world, answer)
@@ -69,9 +70,7 @@ async def test_a_forum_without_a_solved_tag_only_closes_the_post(world: World) -
 async def test_a_post_with_five_tags_gives_up_its_last_for_solved(world: World) -> None:
     names = ["A", "B", "C", "D", "E", "Solved"]
     forum = await answer_forum(world, tags=names)
-    post, answer = await open_post(
-        world, forum, "Kim's armored train", "How fast does it go?", tags=names[:5]
-    )
+    _, answer = await open_post(world, forum, "Kim's armored train", "How fast does it go?", tags=names[:5])
     await press_solved(world, answer)
     await closed(world, post)
     assert post.applied_tags == [world.fake.tag_id(forum, n) for n in ["A", "B", "C", "D", "Solved"]]
@@ -163,3 +162,25 @@ async def test_answers_outside_threads_have_no_solved_button(world: World) -> No
     assert asked.original is not None and "Solved" not in [
         c.get("label") for row in asked.original.components for c in row["components"]
     ]
+
+
+async def test_nothing_in_a_post_or_a_name_can_make_citebot_ping(world: World) -> None:
+    forum = await answer_forum(world)
+    hostile = world.fake.add_member(world.guild, "eve", nick="@everyone <@&1> [x](https://evil.example)")
+    await world.fake.flush()
+    _, answer = await open_post(
+        world, forum, "@everyone Kim's train <@123>", "How fast does it go? @here", author=hostile
+    )
+
+    pressed = await press_solved(world, answer, hostile)
+
+    assert pressed.original is not None
+    for message in (answer, pressed.original):
+        assert not message.pinging and message.allowed_mentions == {"parse": []}
+        # Where Discord renders markdown and mentions (embed footers render neither):
+        rendered = [message.content] + [
+            e.get(k) or "" for e in message.embeds for k in ("title", "description")
+        ]
+        assert not any(PING.search(t) or "](https://evil" in t for t in rendered), rendered
+    assert "60 km/h" in embed_of(answer)["description"]
+    world.fake.assert_no_violations()
