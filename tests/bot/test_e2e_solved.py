@@ -58,7 +58,7 @@ async def test_the_solved_tag_is_found_by_name_whatever_its_case_and_emoji(world
 
 async def test_a_forum_without_a_solved_tag_only_closes_the_post(world: World) -> None:
     forum = await answer_forum(world, tags=["Bug", "Question"])
-    _, answer = await open_post(
+    post, answer = await open_post(
         world, forum, "Kim's armored train", "How fast does it go?", tags=["Question"]
     )
     await press_solved(world, answer)
@@ -70,7 +70,9 @@ async def test_a_forum_without_a_solved_tag_only_closes_the_post(world: World) -
 async def test_a_post_with_five_tags_gives_up_its_last_for_solved(world: World) -> None:
     names = ["A", "B", "C", "D", "E", "Solved"]
     forum = await answer_forum(world, tags=names)
-    _, answer = await open_post(world, forum, "Kim's armored train", "How fast does it go?", tags=names[:5])
+    post, answer = await open_post(
+        world, forum, "Kim's armored train", "How fast does it go?", tags=names[:5]
+    )
     await press_solved(world, answer)
     await closed(world, post)
     assert post.applied_tags == [world.fake.tag_id(forum, n) for n in ["A", "B", "C", "D", "Solved"]]
