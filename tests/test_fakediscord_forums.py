@@ -52,7 +52,7 @@ async def post_thread(
     bot: commands.Bot, world: World, title: str = "Train speed"
 ) -> tuple[discord.Thread, int]:
     post, first = await world.fake.create_forum_post(world.forum, world.alice, title, "How fast is it?")
-    thread = await world.fake.wait_until(lambda: bot.get_channel(post.id), 5, "THREAD_CREATE")
+    thread = await world.fake.wait_until(lambda: bot.get_channel(post.id), 20, "THREAD_CREATE")
     assert isinstance(thread, discord.Thread)
     return thread, first.id
 
@@ -75,7 +75,7 @@ async def test_a_post_is_a_thread_whose_first_message_has_its_id(world: World) -
     bot.add_listener(remember, "on_message")
     async with running_bot(world.fake, bot):
         thread, first_id = await post_thread(bot, world)
-        await world.fake.wait_until(lambda: seen, 5, "the first message")
+        await world.fake.wait_until(lambda: seen, 20, "the first message")
         assert first_id == thread.id and seen[0].id == thread.id
         assert thread.parent_id == world.forum.id and thread.owner_id == world.alice.id
         assert seen[0].channel.id == thread.id and seen[0].content == "How fast is it?"
@@ -144,7 +144,7 @@ async def test_an_archived_thread_refuses_the_bots_messages_until_a_person_reope
         manage_threads(world)
         thread, _ = await post_thread(bot, world)
         await thread.edit(archived=True)
-        await world.fake.wait_until(lambda: thread.archived, 5, "THREAD_UPDATE")
+        await world.fake.wait_until(lambda: thread.archived, 20, "THREAD_UPDATE")
         with pytest.raises(discord.HTTPException) as refused:
             await thread.send("still there?")
         assert refused.value.code == 50083
@@ -152,7 +152,7 @@ async def test_an_archived_thread_refuses_the_bots_messages_until_a_person_reope
             await thread.edit(name="renamed")  # archived: only unarchiving is allowed
 
         await world.fake.send_message(world.fake.channels[thread.id], world.alice, "one more thing")
-        reopened = await world.fake.wait_until(lambda: bot.get_channel(thread.id), 5, "THREAD_UPDATE")
+        reopened = await world.fake.wait_until(lambda: bot.get_channel(thread.id), 20, "THREAD_UPDATE")
         assert isinstance(reopened, discord.Thread) and not reopened.archived  # back in discord.py's cache
         await reopened.send("yes?")
     assert kinds(world.fake) == ["archived_thread", "archived_thread"]

@@ -7,7 +7,7 @@ import pytest
 from bot import quiet
 from bot.gate import SOLVED_NOTICE
 from bot.solved import ALREADY, NOT_ALLOWED, NOT_IN_THREAD
-from tests.bot.harness import KIM_QUESTION, World, button_id, embed_of
+from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, button_id, embed_of
 from tests.bot.helpdesk import answer_forum, helper, open_post, record_when, say, stays_quiet
 from tests.bot.test_e2e_safety import PING
 from tests.fakediscord import Channel, InteractionHandle, Member, Message
@@ -27,7 +27,9 @@ async def solve(world: World, thread: Channel, user: Member | None = None) -> In
 
 async def closed(world: World, thread: Channel) -> None:
     """Wait until citebot closed a thread (it says "solved" first, then archives)."""
-    await world.fake.wait_until(lambda: thread.archived, 5, f"thread {thread.name} to be archived")
+    await world.fake.wait_until(
+        lambda: thread.archived, ANSWER_TIMEOUT, f"thread {thread.name} to be archived"
+    )
 
 
 async def test_the_asker_presses_solved_the_tag_is_applied_and_the_post_closed(world: World) -> None:
@@ -135,7 +137,7 @@ async def test_without_manage_threads_the_question_is_still_solved_and_the_perso
     def told() -> list[Message]:
         return [m for m in world.fake.messages_in(post) if m.ephemeral and "Manage Threads" in m.content]
 
-    [notice] = await world.fake.wait_until(told, 5, "the missing permission to be told")
+    [notice] = await world.fake.wait_until(told, ANSWER_TIMEOUT, "the missing permission to be told")
     assert notice.content.startswith("Marked solved, but I couldn't close this post") and pressed.responded
     assert not post.archived
     assert (await record_when(world, post, lambda r: r.solved_at is not None)).solved_by == world.member.id
