@@ -113,7 +113,7 @@ async def test_sync_registers_the_commands_and_names_them() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(None)) == COMMANDS
         assert "".join(process.out).strip() == (
-            "synced 7 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
+            "synced 8 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
         )
         fake.assert_no_violations()
 
@@ -127,7 +127,7 @@ async def test_sync_to_one_server_registers_there() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(guild.id)) == COMMANDS
         assert fake.commands.list(None) == []
-        assert "".join(process.out).startswith(f"synced 7 commands to server {guild.id}: add, ask")
+        assert "".join(process.out).startswith(f"synced 8 commands to server {guild.id}: add, ask")
         fake.assert_no_violations()
 
 
@@ -159,7 +159,7 @@ async def test_invite_prints_the_link_with_the_permissions_the_code_uses() -> No
         link = process.out[0].strip()
         assert link == (
             f"https://discord.com/oauth2/authorize?client_id={fake.app_id}"
-            "&scope=bot+applications.commands&permissions=309237730304"
+            "&scope=bot+applications.commands&permissions=326417599488"
         )
         listed = "".join(process.out)
         for name in ("View Channel", "Send Messages in Threads", "Create Public Threads", "Embed Links"):
