@@ -22,6 +22,7 @@ from bot.guilds import guild_id_of, kb_for
 from bot.handoff import add_helper_button
 from bot.render import NO_PINGS, answer_embed
 from bot.replies import reply
+from bot.solved import SolvedButton
 from config.settings import MAX_K
 from retrieval.answerability import withhold_unsure
 from retrieval.errors import NotFound, PermissionDenied
@@ -62,11 +63,14 @@ async def answer_question(
     *,
     show_draft: Callable[[discord.Embed], Coroutine[Any, Any, object]] | None = None,
     embeds: bool = True,
+    channel_id: int | None = None,
+    in_thread: bool = False,
 ) -> AnswerReply:
     """Answer a question for a server in its answer style, with its buttons.
 
     With an LLM configured and show_draft given, verified sentences are shown as they come.
-    Without embeds (no Embed Links permission) the answer is plain text.
+    Without embeds (no Embed Links permission) the answer is plain text. In a thread (in_thread)
+    it also gets the "Solved" button.
     """
     kb = await bot.ensure_guild(guild_id)
     style = (await bot.guild_config(guild_id)).answer_style
@@ -98,9 +102,10 @@ async def answer_question(
         sources=tuple(asdict(c) for c in answer.citations),
         label=answer.label,
         confidence=answer.confidence,
+        channel_id=channel_id,
     )
     await bot.service.save_answer(answer_id, record)
-    view = AnswerView(answer_id, answer)
+    view = AnswerView(answer_id, answer, in_thread=in_thread)
     if answer.abstained:  # "Ask a helper" under an abstention, when the server has a helper role
         await add_helper_button(bot, guild_id, answer_id, view)
     if not embeds:
@@ -111,12 +116,14 @@ async def answer_question(
 class AnswerView(discord.ui.View):
     """The buttons under an answer; they keep working after a restart (dynamic items)."""
 
-    def __init__(self, answer_id: str, answer: Answer) -> None:
+    def __init__(self, answer_id: str, answer: Answer, *, in_thread: bool = False) -> None:
         super().__init__(timeout=None)
         if not answer.abstained:  # under an abstention there is nothing to rate and no source to show
             self.add_item(FeedbackButton(answer_id, "up"))
             self.add_item(FeedbackButton(answer_id, "down"))
             self.add_item(MoreSourcesButton(answer_id))
+        if in_thread:  # the asker (or a helper) closes the question from here
+            self.add_item(SolvedButton(answer_id))
 
 
 async def _answer_record(interaction: discord.Interaction[CitebotBot], answer_id: str) -> AnswerRecord:

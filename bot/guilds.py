@@ -39,7 +39,14 @@ class GuildConfig:
     seeded: bool = False
     answer_style: Literal["compact", "full"] = "compact"
     only_sure: bool = False  # answers marked "not sure" are replaced by "not found"
-    helper_role_id: int | None = None
+    helper_role_id: int | None = None  # members who help in threads ("Ask a helper", /solved)
+    # When to stay quiet in answer channels and forum posts (bot/quiet.py): each rule can be turned off.
+    only_questions: bool = True  # answer only what reads as a question or a request
+    skip_chatter: bool = True  # not greetings, thanks, short replies, or replies to other people
+    quiet_after_staff: bool = True  # not once a helper or a moderator replied in the thread or post
+    debounce: float | None = None  # seconds to wait for the asker's next messages (None: the default)
+    max_thread_answers: int = 3  # answers per thread or post at most (0: no limit)
+    dry_run: bool = False  # log what would be answered instead of answering
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -55,6 +62,12 @@ class GuildConfig:
             answer_style="full" if record.get("answer_style") == "full" else "compact",
             only_sure=bool(record.get("only_sure", False)),
             helper_role_id=record.get("helper_role_id"),
+            only_questions=bool(record.get("only_questions", True)),
+            skip_chatter=bool(record.get("skip_chatter", True)),
+            quiet_after_staff=bool(record.get("quiet_after_staff", True)),
+            debounce=record.get("debounce"),
+            max_thread_answers=int(record.get("max_thread_answers", 3)),
+            dry_run=bool(record.get("dry_run", False)),
         )
 
     def cooldown(self, action: str, defaults: DiscordSettings) -> float:

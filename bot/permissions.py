@@ -5,7 +5,12 @@ The invite link is computed from USED, so it asks for exactly what the code reli
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
+
+if TYPE_CHECKING:
+    from bot.guilds import GuildConfig
 
 # Every permission citebot uses in a channel, with what it is for (shown in the README and by
 # `citebot invite`). Interaction replies (slash commands, buttons) need none of these.
@@ -16,6 +21,7 @@ USED: dict[str, str] = {
     "create_public_threads": "open one thread per @mention question",
     "embed_links": "show answers as embeds (without it, answers come as plain text)",
     "read_message_history": "reply to the message that asked",
+    "manage_threads": "mark people's forum posts solved: apply the Solved tag and close the post",
 }
 LABELS = {
     "view_channel": "View Channel",
@@ -24,6 +30,7 @@ LABELS = {
     "create_public_threads": "Create Public Threads",
     "embed_links": "Embed Links",
     "read_message_history": "Read Message History",
+    "manage_threads": "Manage Threads",
 }
 SCOPES = ("bot", "applications.commands")
 
@@ -65,3 +72,10 @@ def missing_text(names: list[str], where: str) -> str:
         "A server admin can grant it (channel settings → Permissions → citebot); "
         "meanwhile, use `/ask` (it works everywhere, and `private: True` shows the answer only to you)."
     )
+
+
+def is_helper(member: discord.Member | discord.User, config: GuildConfig) -> bool:
+    """Tell whether someone has this server's helper role (set with /citebot settings helper-role)."""
+    if not isinstance(member, discord.Member) or config.helper_role_id is None:
+        return False
+    return any(role.id == config.helper_role_id for role in member.roles)

@@ -208,6 +208,13 @@ class DiscordSettings(BaseModel):
         le=100,
         description='Messages before a message that "Answer with citebot" reads as its context (0: none).',
     )
+    debounce: float = Field(
+        3.0,
+        ge=0,
+        le=30,
+        description="Seconds to wait for the asker's next messages before answering unprompted "
+        "(answer channels, forum posts, citebot's threads); servers can override it.",
+    )
 
     @model_validator(mode="after")
     def _shards_together(self) -> DiscordSettings:

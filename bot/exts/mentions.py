@@ -12,7 +12,9 @@ from discord.ext import commands
 from bot import permissions
 from bot.answers import answer_question
 from bot.errors import DM_EXPLANATION, error_text
-from bot.handoff import handed_off
+from bot.gate import Gate, is_starter
+from bot.helpdesk import POST, THREAD, count_answer, place_of
+from bot.quiet import reads_as_question
 from bot.render import NO_PINGS, message_text, thread_name
 from retrieval.errors import RateLimited
 
@@ -24,30 +26,12 @@ log = logging.getLogger(__name__)
 _FOLLOW_UP_START = re.compile(
     r"^(and|but|also|what about|how about|so|then|or|it|its|they|their|he|she|this|that|why|when)\b", re.I
 )
-# Words a question or a request usually starts with; messages without them and without "?" are chatter.
-_ASKING = re.compile(
-    r"^(who|whom|whose|what|what's|which|when|where|why|how|how's|is|are|was|were|do|does|did|can|could|"
-    r"should|would|will|has|have|had|may|might|tell|explain|describe|list|show|give|compare|"
-    r"summari[sz]e|define|and|also|but|so|then|or)\b",
-    re.I,
-)
-CHATTER_MAX_WORDS = 6
 HELP_TEXT = "Ask me a question about this server's articles, e.g. `@citebot How fast is Kim's train?`"
 
 
 def is_follow_up(question: str) -> bool:
     """Tell whether a thread message leans on the previous question (short, or starts like 'and …')."""
     return len(question.split()) <= 6 or bool(_FOLLOW_UP_START.match(question.strip()))
-
-
-def asks_something(text: str) -> bool:
-    """Tell whether a message is phrased as a question or a request (a "?" or a question word first)."""
-    return "?" in text or bool(_ASKING.match(text.strip()))
-
-
-def is_chatter(text: str) -> bool:
-    """Tell whether an unprompted message is small talk ("thanks!", "ok cool", "lol"), not a question."""
-    return not asks_something(text) and len(text.split()) <= CHATTER_MAX_WORDS
 
 
 def strip_mentions(content: str, bot_id: int, role_id: int | None = None) -> str:
@@ -67,10 +51,11 @@ def mentions_bot(message: discord.Message, me: discord.abc.User) -> bool:
 
 
 class Mentions(commands.Cog):
-    """Answer @mentions, thread follow-ups and messages in answer channels."""
+    """Answer @mentions, and unprompted questions in answer channels, forum posts and citebot's threads."""
 
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
+        self.gate = Gate(bot)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -81,13 +66,14 @@ class Mentions(commands.Cog):
         if message.guild is None:
             await message.channel.send(DM_EXPLANATION, allowed_mentions=NO_PINGS)
             return
+        if self.gate.debouncer.absorb(message):  # the asker's next words while citebot waits for them
+            return
         mentioned = mentions_bot(message, bot.user)
         channel = message.channel
-        in_our_thread = isinstance(channel, discord.Thread) and channel.owner_id == bot.user.id
-        if not (mentioned or in_our_thread or await self._answer_channel(message, message.guild.id)):
+        config = await bot.guild_config(message.guild.id)
+        place = place_of(channel, config, bot.user)
+        if not (mentioned or place):
             return
-        if in_our_thread and not mentioned and await handed_off(bot, channel.id):
-            return  # a helper was called here: people talk to people until someone mentions citebot
         role = message.guild.self_role
         question = strip_mentions(message.content, bot.user.id, role.id if role else None)
         if not question:
@@ -96,20 +82,15 @@ class Mentions(commands.Cog):
             elif not bot.reads_message_content:
                 log.debug("message without content: the message content intent is off")
             return
-        if not mentioned and is_chatter(question):
-            log.debug("not answering small talk in channel %s", channel.id)
-            return
         try:
-            await self._answer(message, message.guild.id, question, in_our_thread, mentioned)
+            gathered = await self.gate.decide(message, question, mentioned, place, config)
+            if gathered is not None:
+                await self._answer(message, message.guild.id, gathered, place, mentioned)
         except RateLimited as exc:
             await self._notify(message, str(exc), delete_after=bot.notice_seconds)
         except Exception as exc:  # noqa: BLE001 - the error boundary for messages
             text = error_text(exc, "answering a message", guild=message.guild.id, channel=channel.id)
             await self._notify(message, text)
-
-    async def _answer_channel(self, message: discord.Message, guild_id: int) -> bool:
-        config = await self.bot.guild_config(guild_id)
-        return message.channel.id in config.answer_channels
 
     def _perms(self, message: discord.Message) -> discord.Permissions:
         channel = message.channel
@@ -134,12 +115,14 @@ class Mentions(commands.Cog):
             log.warning("could not tell user %s: %s", message.author.id, text)
 
     async def _answer(
-        self, message: discord.Message, guild_id: int, question: str, in_our_thread: bool, mentioned: bool
+        self, message: discord.Message, guild_id: int, question: str, place: str | None, mentioned: bool
     ) -> None:
         bot = self.bot
-        open_thread = mentioned and not in_our_thread and isinstance(message.channel, discord.TextChannel)
+        open_thread = mentioned and isinstance(message.channel, discord.TextChannel)
         in_thread = isinstance(message.channel, discord.Thread)
-        as_reply = not (open_thread or in_our_thread)
+        ours = place in (THREAD, POST)  # answered in the thread itself, with follow-ups
+        follow_up = ours and not is_starter(message)
+        as_reply = not (open_thread or ours)
         perms = self._perms(message)
         lacking = permissions.missing(
             perms, permissions.needed_to_post(in_thread=in_thread, reply=as_reply, open_thread=open_thread)
@@ -148,15 +131,16 @@ class Mentions(commands.Cog):
             channel_name = getattr(message.channel, "mention", "this channel")
             await self._notify(message, permissions.missing_text(lacking, channel_name))
             return
-        if in_our_thread:
+        if follow_up:
             await bot.cooldown("follow_up", guild_id, message.author.id)
         else:
             await bot.cooldown("ask", guild_id, message.author.id, via="mention" if mentioned else "channel")
         question = bot.service.validate_question(question)  # refuse before opening a thread
-        asked = mentioned or asks_something(question)  # else a statement: no public "I couldn't find"
+        # Else a statement (with the question rule off): no public "I couldn't find".
+        asked = mentioned or reads_as_question(question, follow_up=follow_up)
         context = None
         thread = message.channel
-        if in_our_thread and isinstance(thread, discord.Thread):
+        if follow_up and isinstance(thread, discord.Thread):
             previous = bot.thread_questions.get(thread.id) or thread.name
             if is_follow_up(question):
                 question, context = await bot.service.standalone_question(previous, question)
@@ -165,17 +149,25 @@ class Mentions(commands.Cog):
             channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)
         async with channel.typing():
             answer = await answer_question(
-                bot, guild_id, message.author, question, context, embeds=perms.embed_links
+                bot,
+                guild_id,
+                message.author,
+                question,
+                context,
+                embeds=perms.embed_links,
+                channel_id=getattr(channel, "id", None),
+                in_thread=isinstance(channel, discord.Thread),
             )
         if answer.answer.abstained and not asked:
             log.debug("no public abstention for a statement in channel %s", message.channel.id)
             return
+        if isinstance(channel, discord.Thread):  # counted (and the asker kept) before anyone can reply
+            bot.remember_question(channel.id, f"{context} {question}" if context else question)
+            await count_answer(bot, channel, message.author.id)
         if as_reply:
             await message.reply(**answer.kwargs(), mention_author=False)
         else:
             await channel.send(**answer.kwargs())
-        if isinstance(channel, discord.Thread):
-            bot.remember_question(channel.id, f"{context} {question}" if context else question)
 
 
 async def setup(bot: CitebotBot) -> None:

@@ -37,8 +37,9 @@ def summary(config: GuildConfig, defaults: DiscordSettings, reads_content: bool 
         f"**Editor role:** {role}\n**Channels where I answer every message:** {channels}\n"
         f"**Cooldowns:** /ask {ask:g} s, /add {add:g} s per person\n"
         f"**Answer style:** {config.answer_style}\n"
-        f"**Answers:** {'only sure ones' if config.only_sure else 'all, unsure ones marked'}"
-        + f"\n**Helper role** (pinged by *Ask a helper*): {helper_role_text(config)}"
+        f"**Answers:** {'only sure ones' if config.only_sure else 'all, unsure ones marked'}\n"
+        + f"**Helper role** (pinged by *Ask a helper*): {helper_role_text(config)}\n"
+        + quiet_summary(config, defaults)
     )
 
 
@@ -58,14 +59,31 @@ def helper_ping_problem(role: discord.Role, me: discord.Member) -> str | None:
     )
 
 
+def quiet_summary(config: GuildConfig, defaults: DiscordSettings) -> str:
+    """Describe when citebot stays quiet in answer channels, forum posts and its threads."""
+    wait = defaults.debounce if config.debounce is None else config.debounce
+    rules = [
+        "only questions and requests" if config.only_questions else "any message",
+        "not greetings, thanks, short replies or replies to others" if config.skip_chatter else "",
+        "not once a helper or moderator replied" if config.quiet_after_staff else "",
+        f"at most {config.max_thread_answers} answers per thread" if config.max_thread_answers else "",
+        f"waits {wait:g} s for the rest of a question",
+    ]
+    dry = (
+        " **Dry run:** nothing is posted unprompted; what I would answer is logged." if config.dry_run else ""
+    )
+    return f"**Unprompted answers:** {'; '.join(r for r in rules if r)}.{dry}"
+
+
 def answer_channel_problem(
-    channel: discord.TextChannel, me: discord.Member, reads_content: bool
+    channel: discord.TextChannel | discord.ForumChannel, me: discord.Member, reads_content: bool
 ) -> str | None:
-    """Return why citebot cannot answer every message in a channel, or None if it can."""
+    """Return why citebot cannot answer every message in a channel (or post in a forum), or None if it can."""
     if not reads_content:
         return NO_MESSAGE_CONTENT.format(channel=channel.mention)
+    forum = isinstance(channel, discord.ForumChannel)  # answered inside each post
     lacking = permissions.missing(
-        channel.permissions_for(me), permissions.needed_to_post(in_thread=False, reply=True)
+        channel.permissions_for(me), permissions.needed_to_post(in_thread=forum, reply=not forum)
     )
     if lacking:
         listed = ", ".join(f"**{n}**" for n in lacking)
@@ -114,14 +132,18 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         await self._update(interaction, editor_role_id=role.id if role else None)
 
     @settings.command(
-        name="answer-channel", description="Answer every message in a channel without a mention, or stop"
+        name="answer-channel",
+        description="Answer questions in a channel or forum without a mention, or stop",
     )
     @app_commands.describe(
-        channel="A text channel I can read and post in",
+        channel="A text channel, or a forum (I answer each new post inside it), I can read and post in",
         enabled="True: answer every question posted there. False: stop (mentions still work).",
     )
     async def answer_channel(
-        self, interaction: discord.Interaction[CitebotBot], channel: discord.TextChannel, enabled: bool
+        self,
+        interaction: discord.Interaction[CitebotBot],
+        channel: discord.TextChannel | discord.ForumChannel,
+        enabled: bool,
     ) -> None:
         """Add or remove an answer channel (refusing one where citebot could not answer)."""
         if enabled and isinstance(interaction.guild, discord.Guild) and is_manager(interaction.user):
@@ -202,6 +224,46 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         problem = helper_ping_problem(role, guild.me) if role and isinstance(guild, discord.Guild) else None
         if problem is not None:
             await reply(interaction, problem, ephemeral=True)
+
+    @settings.command(
+        name="quiet", description="When I stay quiet in answer channels, forum posts and my threads"
+    )
+    @app_commands.rename(
+        questions_only="questions-only",
+        skip_chatter="skip-chatter",
+        after_staff="after-staff",
+        max_answers="max-answers",
+        dry_run="dry-run",
+    )
+    @app_commands.describe(
+        questions_only="True: answer only what reads as a question or a request",
+        skip_chatter="True: not greetings, thanks, short replies or replies to other people",
+        after_staff="True: stop in a thread once a helper or moderator has replied there",
+        wait="Seconds to wait for the asker's next messages before answering (0 to 30)",
+        max_answers="Answers per thread or forum post at most (0: no limit)",
+        dry_run="True: post nothing unprompted, only log what I would have answered",
+    )
+    async def quiet(
+        self,
+        interaction: discord.Interaction[CitebotBot],
+        *,
+        questions_only: bool | None = None,
+        skip_chatter: bool | None = None,
+        after_staff: bool | None = None,
+        wait: app_commands.Range[float, 0.0, 30.0] | None = None,
+        max_answers: app_commands.Range[int, 0, 100] | None = None,
+        dry_run: bool | None = None,
+    ) -> None:
+        """Change the rules given (the others keep their value)."""
+        changes = {
+            "only_questions": questions_only,
+            "skip_chatter": skip_chatter,
+            "quiet_after_staff": after_staff,
+            "debounce": None if wait is None else float(wait),
+            "max_thread_answers": max_answers,
+            "dry_run": dry_run,
+        }
+        await self._update(interaction, **{k: v for k, v in changes.items() if v is not None})
 
 
 async def setup(bot: CitebotBot) -> None:

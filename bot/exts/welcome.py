@@ -47,7 +47,7 @@ def welcome_text(samples: Sequence[ArticleInfo]) -> str:
 def help_text(reads_content: bool) -> str:
     """Return /help: every way to use citebot, in a few lines."""
     channels = (
-        "`/citebot settings answer-channel` makes me answer every question in a channel."
+        "`/citebot settings answer-channel` makes me answer questions in a channel, or each post of a forum."
         if reads_content
         else "Answer channels need the Message Content intent, which this bot runs without."
     )
@@ -59,12 +59,13 @@ def help_text(reads_content: bool) -> str:
         "passages, only to you.\n"
         "• Right-click a message → Apps → *Answer with citebot* answers it in a thread; "
         "*Ask a helper* under an answer calls the server's helpers.\n"
+        "• In a thread or forum post, *Solved* under an answer (or `/solved`) closes the question.\n"
         "**Articles** (Manage Server, or the editor role)\n"
         "• `/add url:` a web page or PDF · `/add file:` a .txt, .md, .html or .pdf · `/add` alone: paste text.\n"
         "• `/sources` lists them; `/remove` and `/refresh` take an article from the list. "
         "Apps → *Add to citebot* stores a message.\n"
         "**Settings** (Manage Server): `/citebot settings show`, `editor-role`, `answer-channel`, "
-        f"`cooldown`, `answer-style`, `helper-role`. {channels}\n"
+        f"`cooldown`, `answer-style`, `helper-role`, `quiet`. {channels}\n"
         "When I can't find an answer in the articles, I say so instead of guessing."
     )
 

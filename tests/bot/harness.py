@@ -25,8 +25,8 @@ ANSWER_TIMEOUT = 20.0
 
 
 def bot_settings(settings: Settings, **discord: Any) -> Settings:
-    """Return settings without cooldowns (unless given) and with any discord.* changes."""
-    changes = {"ask_cooldown": 0.0, "add_cooldown": 0.0, **discord}
+    """Return settings without cooldowns or debounce (unless given) and with any discord.* changes."""
+    changes = {"ask_cooldown": 0.0, "add_cooldown": 0.0, "debounce": 0.0, **discord}
     return settings.model_copy(update={"discord": settings.discord.model_copy(update=changes)})
 
 

@@ -94,7 +94,7 @@ async def test_without_a_helper_role_there_is_no_button(world: World) -> None:
     assert voted.modal is not None
     thanked = await (await world.fake.submit_modal(voted, {"reason": ["wrong"]})).wait_done()
 
-    assert abstention.button_ids() == []
+    assert not [b for b in abstention.button_ids() if b.startswith("cb:helper:")]
     assert thanked.original is not None and thanked.original.button_ids() == []
     world.fake.assert_no_violations()
 

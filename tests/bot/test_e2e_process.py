@@ -22,7 +22,9 @@ from tests.fakediscord import FakeDiscord, patch_discord
 
 pytestmark = pytest.mark.model
 # Slash commands, then the message context menus (Apps → …), sorted as `citebot sync` lists them.
-COMMANDS = sorted(["add", "ask", "citebot", "help", "refresh", "remove", "sources", ADD_MENU, ANSWER_MENU])
+COMMANDS = sorted(
+    ["add", "ask", "citebot", "help", "refresh", "remove", "solved", "sources", ADD_MENU, ANSWER_MENU]
+)
 # The process imports torch and loads the real model before it connects.
 START_TIMEOUT = 90.0
 INFO_LOG = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ INFO ")
@@ -115,7 +117,7 @@ async def test_sync_registers_the_commands_and_names_them() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(None)) == COMMANDS
         assert "".join(process.out).strip() == (
-            "synced 9 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
+            "synced 10 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
         )
         fake.assert_no_violations()
 
@@ -129,7 +131,9 @@ async def test_sync_to_one_server_registers_there() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(guild.id)) == COMMANDS
         assert fake.commands.list(None) == []
-        assert "".join(process.out).startswith(f"synced 9 commands to server {guild.id}: Add to citebot, Ans")
+        assert "".join(process.out).startswith(
+            f"synced 10 commands to server {guild.id}: Add to citebot, Ans"
+        )
         fake.assert_no_violations()
 
 
@@ -161,7 +165,7 @@ async def test_invite_prints_the_link_with_the_permissions_the_code_uses() -> No
         link = process.out[0].strip()
         assert link == (
             f"https://discord.com/oauth2/authorize?client_id={fake.app_id}"
-            "&scope=bot+applications.commands&permissions=309237730304"
+            "&scope=bot+applications.commands&permissions=326417599488"
         )
         listed = "".join(process.out)
         for name in ("View Channel", "Send Messages in Threads", "Create Public Threads", "Embed Links"):

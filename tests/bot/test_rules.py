@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.cooldowns import Cooldowns
-from bot.exts.mentions import is_chatter, is_follow_up, strip_mentions
+from bot.exts.mentions import is_follow_up, strip_mentions
 from bot.guilds import GuildConfig, GuildConfigs, kb_for
+from bot.quiet import is_chatter
 from config.settings import Settings
 from retrieval.compose import build_async, build_service
 from retrieval.errors import RateLimited
@@ -108,7 +109,7 @@ def test_small_talk_is_chatter(text: str) -> None:
     ["how fast?", "tell me about the carriages", "Who built it", "speed of the train?", "and the plane"],
 )
 def test_questions_and_requests_are_not_chatter(text: str) -> None:
-    assert not is_chatter(text)
+    assert not is_chatter(text, follow_up=True)  # in a thread, after a question
 
 
 def test_the_bots_role_mention_is_removed_from_the_question() -> None:

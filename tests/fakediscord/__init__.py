@@ -14,6 +14,7 @@ async with FakeDiscord() as fake:
 from __future__ import annotations
 
 from .clock import FakeClock
+from .forums import FORUM_ROUTES, ForumsMixin
 from .handle import InteractionHandle
 from .interactions import WEBHOOK_ROUTES
 from .menus import MenusMixin
@@ -33,10 +34,10 @@ from .rest import REST_ROUTES, RestMixin
 from .runner import patch_discord, running_bot
 
 
-class FakeDiscord(MenusMixin, RestMixin):
+class FakeDiscord(ForumsMixin, MenusMixin, RestMixin):
     """The fake Discord: ``async with FakeDiscord() as fake:`` then build a world and run a bot."""
 
-    ROUTES = REST_ROUTES + WEBHOOK_ROUTES
+    ROUTES = REST_ROUTES + WEBHOOK_ROUTES + FORUM_ROUTES
 
     async def __aenter__(self) -> FakeDiscord:
         await self.start()

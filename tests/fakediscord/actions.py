@@ -41,6 +41,7 @@ class ActionsMixin(InteractionRoutesMixin):
         """Post a message as a user; each of ``mentions`` is put in the content (``<@id>``) if missing."""
         user = user_of(author)
         self._require_member(channel, user)
+        self.unarchive_for(channel, user)  # type: ignore[attr-defined]
         for target in mentions:
             token = target.mention if not isinstance(target, Member) else target.user.mention
             if token not in content:

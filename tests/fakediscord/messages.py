@@ -77,6 +77,7 @@ class MessagesMixin(FakeDiscordBase):
         interaction_id: int | None = None,
         kind: int = 0,
         flags: int | None = None,
+        message_id: int | None = None,
     ) -> Message:
         """Store a new message built from a create-message body (already validated)."""
         reference = body.get("message_reference")
@@ -97,7 +98,7 @@ class MessagesMixin(FakeDiscordBase):
         content = str(body.get("content") or "")
         allowed = body.get("allowed_mentions")
         msg = Message(
-            id=self.snowflake(),
+            id=message_id or self.snowflake(),
             channel_id=channel.id,
             guild_id=channel.guild_id,
             author=author,

@@ -39,6 +39,9 @@ DM = 1
 PUBLIC_THREAD = 11
 PRIVATE_THREAD = 12
 THREAD_TYPES = (10, PUBLIC_THREAD, PRIVATE_THREAD)
+GUILD_FORUM = 15
+# Channel flags.
+REQUIRE_TAG = 1 << 4  # a forum whose posts need a tag
 
 # Message flags.
 EPHEMERAL = 1 << 6
@@ -93,6 +96,11 @@ class Channel:
     recipient: User | None = None
     # Permission overwrites by role or member id: (allow, deny, type 0 role / 1 member).
     overwrites: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    flags: int = 0
+    archived: bool = False  # threads
+    locked: bool = False  # threads
+    applied_tags: list[int] = field(default_factory=list)  # forum posts
+    available_tags: list[dict[str, Any]] = field(default_factory=list)  # forums
 
     @property
     def is_thread(self) -> bool:

@@ -7,7 +7,7 @@ import hmac
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .models import DM, Channel, Guild, Member, Message, Role, StoredAttachment, User
+from .models import DM, GUILD_FORUM, Channel, Guild, Member, Message, Role, StoredAttachment, User
 
 if TYPE_CHECKING:
     from .server import FakeDiscordBase
@@ -71,19 +71,28 @@ def channel(fake: FakeDiscordBase, c: Channel) -> dict[str, Any]:
         "topic": c.topic,
         "rate_limit_per_user": 0,
         "last_message_id": None,
-        "flags": 0,
+        "flags": c.flags,
     }
+    if c.type == GUILD_FORUM:
+        data |= {
+            "available_tags": list(c.available_tags),
+            "default_reaction_emoji": None,
+            "default_sort_order": None,
+            "default_forum_layout": 0,
+            "default_thread_rate_limit_per_user": 0,
+        }
     if c.is_thread:
         data |= {
             "owner_id": str(c.owner_id),
             "message_count": 0,
             "member_count": 1,
             "total_message_sent": 0,
+            "applied_tags": [str(t) for t in c.applied_tags],
             "thread_metadata": {
-                "archived": False,
+                "archived": c.archived,
                 "auto_archive_duration": 1440,
                 "archive_timestamp": fake.clock.iso(),
-                "locked": False,
+                "locked": c.locked,
                 "create_timestamp": fake.clock.iso(),
             },
         }

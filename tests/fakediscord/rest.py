@@ -12,6 +12,7 @@ from .errors import (
     CANNOT_EDIT_OTHERS,
     MISSING_ACCESS,
     THREAD_ALREADY_EXISTS,
+    THREAD_ARCHIVED,
     UNKNOWN_CHANNEL,
     UNKNOWN_MESSAGE,
     ApiError,
@@ -21,6 +22,7 @@ from .models import (
     ADD_REACTIONS,
     CREATE_PUBLIC_THREADS,
     DM,
+    GUILD_FORUM,
     MANAGE_MESSAGES,
     PUBLIC_THREAD,
     READ_MESSAGE_HISTORY,
@@ -198,6 +200,10 @@ class RestMixin(FakeDiscordBase):
         self.check_files(files)
         check_message(body, files=len(files)).raise_if_any()
         require(self, channel, send_permissions(channel, body), "sending a message")
+        if channel.type == GUILD_FORUM:  # a forum holds posts, not messages
+            raise ApiError(400, 50008, "Cannot send messages in a non-text channel", kind="bad_channel_type")
+        if channel.archived:
+            raise ApiError(400, THREAD_ARCHIVED, "Thread is archived", kind="archived_thread")
         msg = self.store_message(channel, self.bot_user, body, files)
         self.emit_message(msg)
         return json_response(payloads.message(self, msg))
@@ -272,6 +278,12 @@ class RestMixin(FakeDiscordBase):
         errors.raise_if_any()
         if channel.is_thread or channel.guild_id is None:
             raise ApiError(400, 50024, "Cannot execute action on this channel type", kind="bad_channel_type")
+        if channel.type == GUILD_FORUM:  # a post: the thread and its first message in one request
+            require(self, channel, SEND_MESSAGES, "creating a forum post")
+            tags = [str(t) for t in body.get("applied_tags") or []]
+            self.check_post(channel, body.get("name"), body.get("message"), tags).raise_if_any()  # type: ignore[attr-defined]
+            post, _ = self.open_post(channel, self.bot_user, body["name"], body["message"], tags)  # type: ignore[attr-defined]
+            return json_response(payloads.channel(self, post), 201)
         require(self, channel, CREATE_PUBLIC_THREADS, "creating a thread")
         if "message_id" in request.match_info:
             msg = self._message(request, channel)
