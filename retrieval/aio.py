@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.records import AnswerRecord, FeedbackRecord, Records, ThreadRecord
+from retrieval.records import AnswerRecord, FeedbackRecord, Records, Retention, ThreadRecord
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -49,6 +49,7 @@ class AsyncCitebot:
         # Re-fetches wait on other servers' pages: bounded so they never hold many worker threads.
         self._fetches = asyncio.Semaphore(max_fetches)
         self.records = Records(service.store)
+        self.retention = Retention(self.records)
 
     @property
     def settings(self) -> Settings:
@@ -190,6 +191,14 @@ class AsyncCitebot:
     async def save_guild_record(self, guild_id: int, record: dict[str, Any]) -> None:
         """Store a server's settings record."""
         await _thread(self.records.guilds.put, str(guild_id), record)
+
+    async def purge_records(self, before: float) -> int:
+        """Delete answer, feedback and thread records older than a Unix time; return how many."""
+        return await _thread(self.retention.purge, before)
+
+    async def forget_user(self, guild_id: int, user_id: int) -> int:
+        """Delete a person's records in one server; return how many."""
+        return await _thread(self.retention.forget, guild_id, user_id)
 
     async def close(self) -> None:
         """Release the service's connections and threads."""

@@ -10,42 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from retrieval.clock import Clock, SystemClock
 from retrieval.errors import CitebotError
 
 if TYPE_CHECKING:
     from retrieval.models import AddResult, ArticleInfo, FetchOutcome
 
 log = logging.getLogger(__name__)
-
-
-class Clock(Protocol):
-    """Where the background tasks read the time and wait (injectable for tests)."""
-
-    def now(self) -> float:
-        """Return the Unix time in seconds."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait for some seconds."""
-        ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """Return the Unix time in seconds."""
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait for some seconds."""
-        await asyncio.sleep(seconds)
 
 
 class Refetching(Protocol):

@@ -38,14 +38,15 @@ class RecordStore:
         docs = got.get("documents") or []
         return dict(json.loads(docs[0])) if docs and docs[0] else None
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        """Store value under key, replacing any earlier record."""
+    def put(self, key: str, value: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
+        """Store value under key, replacing any earlier record (meta: fields to find it by)."""
         _chroma_call(
             "saving a record",
             self._col.upsert,
             ids=[key],
             embeddings=[[1.0]],
             documents=[json.dumps(value, ensure_ascii=False, sort_keys=True)],
+            **({"metadatas": [meta]} if meta else {}),
         )
 
 
@@ -147,7 +148,7 @@ class TypedStore(Generic[R]):
 
     def put(self, key: str, record: R) -> None:
         """Store a record under key, replacing any earlier one."""
-        self._raw.put(key, record.to_json())
+        self._raw.put(key, record.to_json(), record_meta(record.to_json()))
 
 
 class Records:
@@ -158,3 +159,94 @@ class Records:
         self.answers = TypedStore(RecordStore(store, "answers"), AnswerRecord)
         self.feedback = TypedStore(RecordStore(store, "feedback"), FeedbackRecord)
         self.threads = TypedStore(RecordStore(store, "threads"), ThreadRecord)
+
+
+# -- retention: finding records by server, person and age (issue 15) --------------------------
+# Every answer, feedback and thread record carries Chroma metadata to find it by: guild_id,
+# user_id (the asker, voter, or the thread's asker) and at_ts (Unix seconds); feedback also
+# answer_id. Records written before that have none until `backfill` adds it from their JSON.
+
+
+def at_ts(at: str | None) -> int | None:
+    """Return the Unix seconds of a record's ISO 8601 time, or None if absent or unreadable."""
+    try:
+        parsed = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        return None
+    return (
+        None if parsed is None else int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+    )
+
+
+def record_meta(data: dict[str, Any]) -> dict[str, Any]:
+    """Return the metadata a record is found by (from its JSON form)."""
+    user = data.get("user_id", data.get("asker_id"))
+    meta = {"guild_id": data.get("guild_id"), "user_id": user, "at_ts": at_ts(data.get("at"))}
+    if isinstance(data.get("answer_id"), str):
+        meta["answer_id"] = data["answer_id"]
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+class Retention:
+    """Deleting records by age and by person, across the answer, feedback and thread stores."""
+
+    def __init__(self, records: Records) -> None:
+        self._stores = (records.answers._raw, records.feedback._raw, records.threads._raw)
+        self._backfilled = False
+
+    def backfill(self, page: int = 1000) -> int:
+        """Give records written without metadata theirs (once per process); return how many."""
+        if self._backfilled:
+            return 0
+        done = sum(_backfill(raw._col, page) for raw in self._stores)
+        self._backfilled = True
+        return done
+
+    def purge(self, before: float) -> int:
+        """Delete the answer, feedback and thread records older than a Unix time; return how many."""
+        self.backfill()
+        return sum(_delete(raw._col, {"at_ts": {"$lt": int(before)}}) for raw in self._stores)
+
+    def forget(self, guild_id: int, user_id: int) -> int:
+        """Delete a person's records in one server: their answers, votes and threads, and votes on their answers."""
+        self.backfill()
+        answers, feedback, threads = (raw._col for raw in self._stores)
+        mine = {"$and": [{"guild_id": int(guild_id)}, {"user_id": int(user_id)}]}
+        asked = _ids(answers, mine)
+        deleted = _delete(answers, mine) + _delete(feedback, mine) + _delete(threads, mine)
+        for lo in range(0, len(asked), 500):  # others' votes on their answers hold their question
+            deleted += _delete(feedback, {"answer_id": {"$in": asked[lo : lo + 500]}})
+        return deleted
+
+
+def _ids(col: Any, where: dict[str, Any]) -> list[str]:
+    got = _chroma_call("finding records", col.get, where=where, include=[])
+    return list(got["ids"])
+
+
+def _delete(col: Any, where: dict[str, Any]) -> int:
+    ids = _ids(col, where)
+    if ids:
+        _chroma_call("deleting records", col.delete, ids=ids)
+    return len(ids)
+
+
+def _backfill(col: Any, page: int) -> int:
+    done, offset = 0, 0
+    while True:
+        got = _chroma_call(
+            "reading records", col.get, include=["metadatas", "documents"], limit=page, offset=offset
+        )
+        ids, metas, docs = got["ids"], got["metadatas"] or [], got["documents"] or []
+        todo = [
+            (i, record_meta(json.loads(d))) for i, m, d in zip(ids, metas, docs, strict=False) if not m and d
+        ]
+        todo = [(i, m) for i, m in todo if m]
+        if todo:
+            _chroma_call(
+                "saving records", col.update, ids=[i for i, _ in todo], metadatas=[m for _, m in todo]
+            )
+            done += len(todo)
+        if len(ids) < page:
+            return done
+        offset += page

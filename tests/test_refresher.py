@@ -194,11 +194,14 @@ async def test_the_loop_checks_on_schedule_and_never_runs_one_server_twice_at_on
     job = refresher(service, clock, [target], summaries)
     loop = asyncio.create_task(job.run())
     try:
-        await asyncio.sleep(0.2)
-        assert summaries == []  # nothing due yet: the loop sleeps until its next check
+        async with asyncio.timeout(30):
+            while clock.sleeping < 1:  # the first check found nothing due; the loop waits for the next
+                await asyncio.sleep(0.02)
+        assert summaries == []
         clock.advance(DAY + 600)
-        while clock.sleeping < 2:  # the loop's next check, and the run's pause before its second fetch
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(30):
+            while clock.sleeping < 2:  # the loop's next check, and the run's pause before its second fetch
+                await asyncio.sleep(0.05)
         assert await job.check() == []  # already refreshing that server: not started again
         for _ in range(400):  # each pause ends when the clock is moved; the fetches run in threads
             if summaries:
