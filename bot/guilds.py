@@ -39,6 +39,8 @@ class GuildConfig:
     seeded: bool = False
     answer_style: Literal["compact", "full"] = "compact"
     only_sure: bool = False  # answers marked "not sure" are replaced by "not found"
+    refresh_days: int | None = None  # re-fetch URL articles every so many days (None: never)
+    log_channel_id: int | None = None  # where upkeep summaries are posted (None: nowhere)
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -53,6 +55,8 @@ class GuildConfig:
             seeded=bool(record.get("seeded", False)),
             answer_style="full" if record.get("answer_style") == "full" else "compact",
             only_sure=bool(record.get("only_sure", False)),
+            refresh_days=record.get("refresh_days"),
+            log_channel_id=record.get("log_channel_id"),
         )
 
     def cooldown(self, action: str, defaults: DiscordSettings) -> float:

@@ -88,13 +88,16 @@ class Refresher:
         self._tried: dict[tuple[int, str], float] = {}  # failed fetches (in memory) wait an interval too
 
     async def run(self) -> None:
-        """Look for due articles every check_every seconds, until cancelled."""
-        while True:
-            try:
-                await self.check()
-            except Exception:  # a failed check (store down) is retried at the next one
-                log.exception("refresh: checking for due articles failed")
-            await self.clock.sleep(self.check_every)
+        """Look for due articles every check_every seconds, until cancelled (which stops the refreshes)."""
+        try:
+            while True:
+                try:
+                    await self.check()
+                except Exception:  # a failed check (store down) is retried at the next one
+                    log.exception("refresh: checking for due articles failed")
+                await self.clock.sleep(self.check_every)
+        finally:
+            await self.close()
 
     async def check(self) -> list[asyncio.Task[RefreshSummary | None]]:
         """Start refreshing each server that has due articles and no refresh running."""
