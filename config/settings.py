@@ -231,7 +231,9 @@ class UpkeepSettings(BaseModel):
         le=3650,
         description="Days answer, feedback and thread records (user ids, questions) are kept, then deleted.",
     )
-    purge_every: float = Field(21_600.0, ge=60, le=604_800, description="Seconds between purges of old records.")
+    purge_every: float = Field(
+        21_600.0, ge=60, le=604_800, description="Seconds between purges of old records."
+    )
     refresh_check_every: float = Field(
         600.0,
         ge=10,

@@ -18,7 +18,10 @@ from tests.localweb import LocalWeb, Page, article_html, local_web
 pytestmark = pytest.mark.model
 
 PAGES = {
-    "/museum": ("City museum", "The city museum opens at nine in the morning and closes at five in the evening."),
+    "/museum": (
+        "City museum",
+        "The city museum opens at nine in the morning and closes at five in the evening.",
+    ),
     "/library": ("Public library", "The public library lends up to twelve books at a time for three weeks."),
     "/pool": ("Swimming pool", "The swimming pool is heated to twenty-eight degrees all year round."),
     "/cinema": ("Old cinema", "The old cinema shows silent films every Thursday evening at eight."),
@@ -90,7 +93,9 @@ async def test_settings_set_the_refresh_interval_and_log_channel_and_show_how_lo
     assert "**Refresh of URL articles:** off" in shown.original.content
     assert "**Records kept:** 90 days" in shown.original.content
     saved = await world.run("citebot settings refresh-interval", {"days": 7})
-    assert saved.original is not None and "**Refresh of URL articles:** every 7 days" in saved.original.content
+    assert (
+        saved.original is not None and "**Refresh of URL articles:** every 7 days" in saved.original.content
+    )
     saved = await world.run("citebot settings log-channel", {"channel": world.channel})
     assert saved.original is not None and f"**Log channel:** <#{world.channel.id}>" in saved.original.content
     off = await world.run("citebot settings refresh-interval", {"days": 0})
