@@ -344,14 +344,15 @@ class CitebotService:
             with base.write_lock:
                 base.store.touch_articles(fresh)
             base.sync()
-        return [
-            next(changed)
-            if o.doc is not None
-            else None
-            if o.error or o.fresh is None
-            else AddResult(o.fresh, "unchanged")
-            for o in outcomes
-        ]
+        results: list[AddResult | None] = []
+        for o in outcomes:
+            if o.doc is not None:
+                results.append(next(changed))
+            elif o.error is None and o.fresh is not None:
+                results.append(AddResult(o.fresh, "unchanged"))
+            else:
+                results.append(None)  # failed: the old version stays
+        return results
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -374,6 +375,8 @@ def refreshed(outcome: FetchOutcome, result: AddResult | None) -> AddResult:
 def with_fetched(citations: tuple[Citation, ...], kb: KnowledgeBase) -> tuple[Citation, ...]:
     """Stamp the citations of URL articles with when their article was last fetched."""
     return tuple(
-        replace(c, fetched_at=info.fetched_at) if (info := kb.articles.get(c.article_id)) else c
+        replace(c, fetched_at=info.fetched_at)
+        if (info := kb.articles.get(c.article_id)) and info.fetched_at
+        else c
         for c in citations
     )

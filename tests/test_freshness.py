@@ -20,6 +20,7 @@ FERRY = (
     "Tickets cost four dollars for adults."
 )
 LATER = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+pytestmark = pytest.mark.chroma_server  # also run against a Chroma server (make test-server)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,9 +34,14 @@ def vote(answer_id: str, guild: int, user: int, days: float) -> FeedbackRecord:
     )
 
 
+pytestmark = pytest.mark.chroma_server  # also run against a Chroma server (make test-server)
+
+
 @pytest.fixture
-def records(fake_service: CitebotService) -> Records:
-    return Records(fake_service.store)
+def records(fake_service: CitebotService) -> Iterator[Records]:
+    yield Records(fake_service.store)
+    for kind in ("guilds", "answers", "feedback", "threads"):  # a shared server keeps collections
+        fake_service.store._client.delete_collection(f"citebot-records-{kind}")
 
 
 def test_records_carry_the_server_person_and_time_they_are_found_by(records: Records) -> None:
@@ -98,7 +104,9 @@ def test_forget_deletes_one_persons_records_in_one_server_only(records: Records)
 
 
 @pytest.mark.asyncio
-async def test_the_purger_runs_at_start_and_then_on_schedule(fake_service: CitebotService) -> None:
+async def test_the_purger_runs_at_start_and_then_on_schedule(
+    fake_service: CitebotService, records: Records
+) -> None:
     service: AsyncCitebot = build_async(fake_service)
     await service.save_answer("old000000000", answer(G1, ANN, 89))
     clock = ManualClock(NOW.timestamp())

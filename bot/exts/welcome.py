@@ -61,8 +61,9 @@ def help_text(reads_content: bool) -> str:
         "• `/add url:` a web page or PDF · `/add file:` a .txt, .md, .html or .pdf · `/add` alone: paste text.\n"
         "• `/sources` lists them; `/remove` and `/refresh` take an article from the list.\n"
         "**Settings** (Manage Server): `/citebot settings show`, `editor-role`, `answer-channel`, "
-        f"`cooldown`, `answer-style`. {channels}\n"
-        "When I can't find an answer in the articles, I say so instead of guessing."
+        f"`cooldown`, `answer-style`, `refresh-interval`, `log-channel`. {channels}\n"
+        "When I can't find an answer in the articles, I say so instead of guessing.\n"
+        "**Privacy**: I keep questions and votes for a limited time; `/forget-me` deletes yours now."
     )
 
 

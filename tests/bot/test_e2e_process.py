@@ -20,7 +20,7 @@ from tests.bot.harness import KIM_QUESTION, MANAGE_GUILD, embed_of, first_channe
 from tests.fakediscord import FakeDiscord, patch_discord
 
 pytestmark = pytest.mark.model
-COMMANDS = ["add", "ask", "citebot", "help", "refresh", "remove", "sources"]
+COMMANDS = ["add", "ask", "citebot", "forget-me", "help", "refresh", "remove", "sources"]
 # The process imports torch and loads the real model before it connects.
 START_TIMEOUT = 90.0
 INFO_LOG = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ INFO ")
@@ -113,7 +113,7 @@ async def test_sync_registers_the_commands_and_names_them() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(None)) == COMMANDS
         assert "".join(process.out).strip() == (
-            "synced 7 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
+            "synced 8 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
         )
         fake.assert_no_violations()
 
@@ -127,7 +127,7 @@ async def test_sync_to_one_server_registers_there() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(guild.id)) == COMMANDS
         assert fake.commands.list(None) == []
-        assert "".join(process.out).startswith(f"synced 7 commands to server {guild.id}: add, ask")
+        assert "".join(process.out).startswith(f"synced 8 commands to server {guild.id}: add, ask")
         fake.assert_no_violations()
 
 
