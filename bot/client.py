@@ -6,7 +6,7 @@ import asyncio
 import logging
 import pkgutil
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -15,6 +15,7 @@ from discord.ext import commands
 from bot.cooldowns import Cooldowns
 from bot.guilds import GuildConfig, GuildConfigs, kb_for
 from bot.tree import CitebotTree
+from retrieval.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -43,6 +44,7 @@ class CitebotBot(commands.Bot):
         *,
         service_factory: Callable[[], CitebotService] | None = None,
         message_content: bool | None = None,
+        clock: Clock | None = None,
         **options: Any,
     ) -> None:
         content = settings.discord.message_content if message_content is None else message_content
@@ -70,6 +72,8 @@ class CitebotBot(commands.Bot):
         self.thread_questions: OrderedDict[int, str] = OrderedDict()
         self._guild_locks: dict[int, asyncio.Lock] = {}
         self.notice_seconds = 8.0  # how long short notices (cooldowns) stay before they are deleted
+        self.clock: Clock = clock or SystemClock()  # what the background upkeep reads and waits on
+        self._background: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
         """Build the service off the event loop (model load included), then load features."""
@@ -100,12 +104,31 @@ class CitebotBot(commands.Bot):
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
 
     async def close(self) -> None:
-        """Disconnect, then release the service's connections and threads."""
+        """Stop the background jobs, disconnect, then release the service's connections and threads."""
+        await self.stop_background(self._background)
         await super().close()
         if self._service is not None:
             await self._service.close()
 
     # -- helpers for the features -------------------------------------------------------
+    def start_background(self, job: Callable[[], Awaitable[None]], name: str) -> asyncio.Task[None]:
+        """Run a background job once the bot is ready; close() cancels it."""
+
+        async def when_ready() -> None:
+            await self.wait_until_ready()
+            await job()
+
+        task = asyncio.create_task(when_ready(), name=name)
+        self._background.append(task)
+        return task
+
+    async def stop_background(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Cancel background jobs and wait for them to end."""
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._background = [t for t in self._background if t not in tasks]
+
     @property
     def service(self) -> AsyncCitebot:
         """Return the async service (only available when the bot was built to serve)."""

@@ -23,6 +23,7 @@ from bot.render import (
     confidence_note,
     count,
     escape,
+    fetched_note,
     fit,
     link,
     plain,
@@ -86,7 +87,7 @@ def source_line(c: Citation, earlier: tuple[Citation, ...] = ()) -> str:
         return f"[{c.n}] another passage of [{same.n}]"
     title = plain(c.title, LINE_TITLE_CHARS) or "Untitled"
     url = link(c.url)
-    return f"[{c.n}] {title}" + (f" · {url}" if url else "")
+    return f"[{c.n}] {title}" + (f" · {url}{fetched_note(c.fetched_at)}" if url else "")
 
 
 def compact_embed(answer: Answer, *, asked_by: str | None = None, writing: bool = False) -> discord.Embed:
@@ -98,7 +99,7 @@ def compact_embed(answer: Answer, *, asked_by: str | None = None, writing: bool 
     others: list[str] = []
     for c in answer.citations:
         if c.n in cited:
-            tail = f"\n{link(c.url)}" if link(c.url) else ""
+            tail = f"\n{link(c.url)}{fetched_note(c.fetched_at)}" if link(c.url) else ""
             name = f"[{c.n}] {plain(c.title, LINE_TITLE_CHARS) or 'Untitled'}"
             embed.add_field(
                 name=name, value=excerpt(c, limit=FIELD_VALUE_MAX - len(tail)) + tail, inline=False
@@ -145,7 +146,8 @@ def answer_text(answer: Answer, *, asked_by: str | None = None) -> str:
     for c in answer.citations:
         if c.n in cited:
             url = link(c.url)
-            lines.append(f"[{c.n}] {plain(c.title, LINE_TITLE_CHARS)}" + (f" · {url}" if url else ""))
+            note = f" · {url}{fetched_note(c.fetched_at)}" if url else ""
+            lines.append(f"[{c.n}] {plain(c.title, LINE_TITLE_CHARS)}{note}")
             lines.append(excerpt(c, limit=600))
         elif not answer.abstained:
             lines.append(source_line(c, tuple(e for e in answer.citations if e.n < c.n)))

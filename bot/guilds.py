@@ -47,6 +47,8 @@ class GuildConfig:
     debounce: float | None = None  # seconds to wait for the asker's next messages (None: the default)
     max_thread_answers: int = 3  # answers per thread or post at most (0: no limit)
     dry_run: bool = False  # log what would be answered instead of answering
+    refresh_days: int | None = None  # re-fetch URL articles every so many days (None: never)
+    log_channel_id: int | None = None  # where upkeep summaries are posted (None: nowhere)
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> GuildConfig:
@@ -68,6 +70,8 @@ class GuildConfig:
             debounce=record.get("debounce"),
             max_thread_answers=int(record.get("max_thread_answers", 3)),
             dry_run=bool(record.get("dry_run", False)),
+            refresh_days=record.get("refresh_days"),
+            log_channel_id=record.get("log_channel_id"),
         )
 
     def cooldown(self, action: str, defaults: DiscordSettings) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import discord
 
@@ -121,7 +122,7 @@ def answer_embed(
     for c in answer.citations[start_at : start_at + 10]:
         url = link(c.url)
         name = clip(f"[{c.n}] {escape(' '.join(c.title.split())) or 'Untitled'}", FIELD_NAME_MAX)
-        tail = f"\n{url}" if url else ""
+        tail = f"\n{url}{fetched_note(c.fetched_at)}" if url else ""
         value = quote_passage(c, FIELD_VALUE_MAX - len(tail)) + tail
         embed.add_field(name=name, value=value, inline=False)
     seconds = answer.timings_ms.get("total", 0.0) / 1000
@@ -165,12 +166,29 @@ def articles_page(articles: Sequence[ArticleInfo], page: int, per_page: int = 10
     lines = []
     for a in articles[page * per_page : (page + 1) * per_page]:
         where = link(a.url) or plain(a.source, 80)
+        if a.url:
+            where += fetched_note(a.fetched_at) + (GONE_NOTE.format(a.vanished) if a.flagged else "")
         lines.append(clip(f"`{a.id}` **{plain(a.title, 120)}** · {count(a.chunks, 'passage')}\n{where}", 390))
     embed.description = clip(
         "\n".join(lines) or "No articles yet. Editors can add one with `/add`.", DESCRIPTION_MAX
     )
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed
+
+
+GONE_NOTE = "\n⚠️ **gone**: its page answered 404/410 at the last {} fetches (kept; check or `/remove` it)"
+
+
+def fetched_note(fetched_at: str | None) -> str:
+    """Return " · fetched <t:…:R>", which Discord shows as "fetched 3 days ago", or "" if unknown."""
+    if not fetched_at:
+        return ""
+    try:
+        when = datetime.fromisoformat(fetched_at)
+    except ValueError:
+        return ""
+    stamp = int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+    return f" · fetched <t:{stamp}:R>"
 
 
 def count(n: int, noun: str) -> str:

@@ -241,6 +241,29 @@ class LLMSettings(BaseModel):
     )
 
 
+class UpkeepSettings(BaseModel):
+    """Background upkeep: deleting old records, and the scheduled refresh of URL articles."""
+
+    retention_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Days answer, feedback and thread records (user ids, questions) are kept, then deleted.",
+    )
+    purge_every: float = Field(
+        21_600.0, ge=60, le=604_800, description="Seconds between purges of old records."
+    )
+    refresh_check_every: float = Field(
+        600.0,
+        ge=10,
+        le=86_400,
+        description="Seconds between looks for URL articles due a refresh (servers set the interval).",
+    )
+    refresh_pause: float = Field(
+        10.0, ge=0, le=3600, description="Seconds between two fetches of one server's articles."
+    )
+
+
 class Settings(BaseSettings):
     """All of citebot's settings."""
 
@@ -271,3 +294,4 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     discord: DiscordSettings = DiscordSettings()
     llm: LLMSettings = LLMSettings()
+    upkeep: UpkeepSettings = UpkeepSettings()

@@ -151,6 +151,7 @@ class Batch:
 
     def _info(self, p: _Planned) -> ArticleInfo:
         existing, doc = p.existing, p.doc
+        fetched = doc.fetched_at if doc.url else None  # the time a URL article's new text was seen
         return ArticleInfo(
             id=p.article_id,
             title=doc.title,
@@ -165,6 +166,10 @@ class Batch:
             content_hash=p.digest,
             chunks=len(p.chunks),
             chars=len(doc.text),
+            fetched_at=fetched,
+            changed_at=fetched,
+            etag=doc.etag if fetched else None,
+            last_modified=doc.last_modified if fetched else None,
         )
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.records import AnswerRecord, FeedbackRecord, Records, ThreadRecord
+from retrieval.records import AnswerRecord, FeedbackRecord, Records, Retention, ThreadRecord
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from config.settings import Settings
     from retrieval.gaps import Gap
-    from retrieval.models import AddResult, Answer, ArticleInfo, SourceDocument
+    from retrieval.models import AddResult, Answer, ArticleInfo, FetchOutcome, SourceDocument
     from retrieval.service import CitebotService
     from retrieval.stats import Stats
 
@@ -33,15 +35,24 @@ class AsyncCitebot:
     """Everything the bot needs from the service, as coroutines that never block the loop."""
 
     def __init__(
-        self, service: CitebotService, *, max_encodes: int = 1, max_llm: int = 2, max_adds: int = 1
+        self,
+        service: CitebotService,
+        *,
+        max_encodes: int = 1,
+        max_llm: int = 2,
+        max_adds: int = 1,
+        max_fetches: int = 2,
     ) -> None:
         self._service = service
         self._encodes = asyncio.Semaphore(max_encodes)
         self._searches = asyncio.Semaphore(max_encodes)
         self._llm = asyncio.Semaphore(max_llm)
         self._adds = asyncio.Semaphore(max_adds)
+        # Re-fetches wait on other servers' pages: bounded so they never hold many worker threads.
+        self._fetches = asyncio.Semaphore(max_fetches)
         self.records = Records(service.store)
         self._reports = asyncio.Semaphore(1)  # gaps and stats: editors' reports, one at a time
+        self.retention = Retention(self.records)
 
     @property
     def settings(self) -> Settings:
@@ -149,9 +160,21 @@ class AsyncCitebot:
             return await _thread(self._service.seed, kb)
 
     async def refresh(self, article_id: str, kb: str) -> AddResult:
-        """Refresh a URL article."""
+        """Refresh a URL article: fetch it (outside the add limit), then store what changed."""
+        from retrieval.service import refreshed
+
+        outcome = await self.refetch(article_id, kb)
+        return refreshed(outcome, (await self.store_refetches([outcome], kb))[0])
+
+    async def refetch(self, article_id: str, kb: str, now: datetime | None = None) -> FetchOutcome:
+        """Fetch a URL article again, conditionally; store nothing (see CitebotService.refetch)."""
+        async with self._fetches:
+            return await _thread(self._service.refetch, article_id, kb, now)
+
+    async def store_refetches(self, outcomes: Sequence[FetchOutcome], kb: str) -> list[AddResult | None]:
+        """Store re-fetches: changed texts under the add limit, the others' freshness in one write."""
         async with self._adds:
-            return await _thread(self._service.refresh, article_id, kb)
+            return await _thread(self._service.store_refetches, outcomes, kb)
 
     async def list_articles(self, kb: str) -> list[ArticleInfo]:
         """List a knowledge base's articles."""
@@ -218,6 +241,14 @@ class AsyncCitebot:
 
         async with self._reports:
             return await draw_elsewhere(stats, title)
+
+    async def purge_records(self, before: float) -> int:
+        """Delete answer, feedback and thread records older than a Unix time; return how many."""
+        return await _thread(self.retention.purge, before)
+
+    async def forget_user(self, guild_id: int, user_id: int) -> int:
+        """Delete a person's records in one server; return how many."""
+        return await _thread(self.retention.forget, guild_id, user_id)
 
     async def close(self) -> None:
         """Release the service's connections and threads."""

@@ -49,3 +49,7 @@ class RateLimited(CitebotError):
 
 class StoreError(CitebotError):
     """The vector store failed or is unreachable."""
+
+
+class Gone(FetchError):
+    """A page is no longer there: the server answered 404 Not Found or 410 Gone."""

@@ -21,6 +21,7 @@ from retrieval.errors import (
     BlockedURL,
     CitebotError,
     FetchError,
+    Gone,
     InvalidInput,
     TooLarge,
     UnsupportedContent,
@@ -54,6 +55,9 @@ class FetchedPage:
     content_type: str
     charset: str | None
     body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # HTTP 304 to a conditional fetch: the body is empty
 
 
 class _Refused(Exception):
@@ -188,12 +192,17 @@ class Fetcher:
             headers={"User-Agent": settings.user_agent},
         )
 
-    def fetch(self, url: str) -> FetchedPage:
-        """Fetch url, following vetted redirects, and return its body."""
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchedPage:
+        """Fetch url, following vetted redirects, and return its body.
+
+        With etag or last_modified (from an earlier fetch) the request is conditional: a server
+        that finds the page unchanged answers 304, returned as a page with not_modified set.
+        """
         deadline = time.monotonic() + self._settings.timeout
         self._backend.set_deadline(deadline)
+        conditional = {"If-None-Match": etag or "", "If-Modified-Since": last_modified or ""}
         try:
-            return self._fetch(url, deadline)
+            return self._fetch(url, deadline, {k: v for k, v in conditional.items() if v})
         except _Refused as exc:
             raise exc.error from (exc.cause or exc)
         except httpx.TimeoutException as exc:
@@ -205,10 +214,12 @@ class Fetcher:
         """Close the underlying HTTP connections."""
         self._client.close()
 
-    def _fetch(self, url: str, deadline: float) -> FetchedPage:
+    def _fetch(self, url: str, deadline: float, conditional: dict[str, str]) -> FetchedPage:
         current = self._check_url(url)
         for hop in range(self._settings.max_redirects + 1):
-            request = self._client.build_request("GET", current, timeout=self._timeouts(deadline))
+            request = self._client.build_request(
+                "GET", current, timeout=self._timeouts(deadline), headers=conditional
+            )
             response = self._send(request)
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
@@ -218,6 +229,9 @@ class Fetcher:
                     log.info("redirect %s -> %s", current, target)
                     current = self._check_url(str(target))
                     continue
+                if response.status_code == 304 and conditional:
+                    log.info("not modified: %s", current)
+                    return FetchedPage(url, str(current), "", None, b"", *_validators(response), True)
                 return self._read(url, current, response, deadline)
             finally:
                 response.close()
@@ -261,6 +275,8 @@ class Fetcher:
             raise FetchError(f"the connection to {host} failed") from exc
 
     def _read(self, url: str, final: httpx.URL, response: httpx.Response, deadline: float) -> FetchedPage:
+        if response.status_code in (404, 410):
+            raise Gone(f"{url} returned HTTP {response.status_code} {response.reason_phrase}".rstrip())
         if not 200 <= response.status_code < 300:
             raise FetchError(f"{url} returned HTTP {response.status_code} {response.reason_phrase}".rstrip())
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -287,7 +303,13 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError(f"the download from {final.host} broke off") from exc
         log.info("fetched %s (%d bytes, %s)", final, total, media)
-        return FetchedPage(url, str(final), media, response.charset_encoding, b"".join(chunks))
+        body = b"".join(chunks)
+        return FetchedPage(url, str(final), media, response.charset_encoding, body, *_validators(response))
 
     def _timed_out(self, url: str) -> FetchError:
         return FetchError(f"{url} timed out after {self._settings.timeout:g} s")
+
+
+def _validators(response: httpx.Response) -> tuple[str | None, str | None]:
+    """Return the response's ETag and Last-Modified, for a conditional fetch next time."""
+    return response.headers.get("etag") or None, response.headers.get("last-modified") or None

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -15,7 +16,7 @@ from retrieval.models import SourceDocument
 
 if TYPE_CHECKING:
     from config.settings import LimitSettings
-    from retrieval.fetch import Fetcher
+    from retrieval.fetch import FetchedPage, Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,29 @@ def from_bytes(data: bytes, filename: str, title: str | None, limits: LimitSetti
 
 def from_url(url: str, fetcher: Fetcher, title: str | None, limits: LimitSettings) -> SourceDocument:
     """Fetch a URL and make a document from it."""
+    page = fetcher.fetch(url)
+    return _from_page(url, page, title, limits, _now())
+
+
+def refetch_url(
+    url: str,
+    fetcher: Fetcher,
+    limits: LimitSettings,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    now: str,
+) -> SourceDocument | None:
+    """Fetch a URL again, conditionally; None when the server says it has not changed (304)."""
+    page = fetcher.fetch(url, etag=etag, last_modified=last_modified)
+    return None if page.not_modified else _from_page(url, page, None, limits, now)
+
+
+def _from_page(
+    url: str, page: FetchedPage, title: str | None, limits: LimitSettings, now: str
+) -> SourceDocument:
     from retrieval.extract import extract
 
-    page = fetcher.fetch(url)
     content_type = f"{page.content_type}; charset={page.charset}" if page.charset else page.content_type
     got = extract(
         page.body, content_type=content_type, url=page.final_url, max_chars=limits.max_article_chars
@@ -90,7 +111,14 @@ def from_url(url: str, fetcher: Fetcher, title: str | None, limits: LimitSetting
         url=canonical,
         author=got.author,
         date=got.date,
+        fetched_at=now,
+        etag=page.etag,
+        last_modified=page.last_modified,
     )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def from_path(path: Path, title: str | None, limits: LimitSettings) -> SourceDocument:

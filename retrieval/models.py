@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+VANISHED_FLAG = 2  # a page gone at this many fetches in a row is flagged, never deleted
+
 
 @dataclass(frozen=True)
 class SourceDocument:
@@ -16,6 +18,10 @@ class SourceDocument:
     url: str | None = None
     author: str | None = None
     date: str | None = None
+    # From the fetch of a URL: when, and the validators a conditional re-fetch sends back.
+    fetched_at: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,27 @@ class ArticleInfo:
     content_hash: str
     chunks: int
     chars: int
+    # Freshness of URL articles (None for others, and for articles stored before it was kept).
+    fetched_at: str | None = None  # the last successful fetch (ISO 8601, UTC)
+    changed_at: str | None = None  # when its text last changed (added or updated)
+    etag: str | None = None
+    last_modified: str | None = None
+    vanished: int = 0  # fetches in a row that found it gone (HTTP 404 or 410)
+
+    def freshness(self) -> dict[str, str | int | None]:
+        """Return the freshness fields as stored with the article (None: not known)."""
+        return {
+            "fetched_at": self.fetched_at,
+            "changed_at": self.changed_at,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "vanished": self.vanished,
+        }
+
+    @property
+    def flagged(self) -> bool:
+        """Tell whether the page has vanished at two fetches in a row (editors should look)."""
+        return self.vanished >= VANISHED_FLAG
 
 
 @dataclass(frozen=True)
@@ -41,6 +68,22 @@ class AddResult:
 
     article: ArticleInfo
     status: Literal["added", "already present", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """One re-fetch of a URL article: its changed text, or its freshness to save, or why it failed."""
+
+    article: ArticleInfo  # as stored before the fetch
+    doc: SourceDocument | None = None  # the new text, when it changed
+    fresh: ArticleInfo | None = None  # the article with its new freshness, when its text did not change
+    error: str | None = None  # why the fetch failed (the old version is kept)
+    gone: bool = False  # the server answered 404 or 410
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether the page's text changed."""
+        return self.doc is not None
 
 
 @dataclass(frozen=True)
@@ -72,6 +115,7 @@ class Citation:
     end: int
     score: float
     highlights: tuple[tuple[int, int], ...] = ()
+    fetched_at: str | None = None  # when a URL article was last fetched (None: not from a URL)
 
 
 @dataclass(frozen=True)

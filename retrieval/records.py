@@ -60,6 +60,11 @@ class RecordStore:
             metadatas=[index] if index else None,
         )
 
+    def delete(self, keys: list[str], batch: int = 500) -> None:
+        """Delete records by key, a batch per request."""
+        for lo in range(0, len(keys), batch):
+            _chroma_call("deleting records", self._col.delete, ids=keys[lo : lo + batch])
+
     def put_many(self, items: list[tuple[str, dict[str, Any], dict[str, int]]], batch: int = 500) -> None:
         """Store (key, value, index) triples, a batch per request (one write costs ~50 ms whatever its size)."""
         for lo in range(0, len(items), batch):
@@ -115,7 +120,8 @@ class Record:
 
     def index(self) -> dict[str, int]:
         """Return the metadata records are found by: server, person and time (those it has)."""
-        found = {name: getattr(self, name, None) for name in ("guild_id", "user_id")}
+        person = getattr(self, "user_id", None) or getattr(self, "asker_id", None)  # a thread's: its asker
+        found = {"guild_id": getattr(self, "guild_id", None), "user_id": person}
         out = {name: int(value) for name, value in found.items() if value is not None}
         at = getattr(self, "at", None)
         if isinstance(at, str):
@@ -214,6 +220,24 @@ class TypedStore(Generic[R]):
         found = [(key, self._kind.from_json(data)) for key, data, _ in self._raw.find(where)]
         return sorted(found, key=lambda pair: (epoch(getattr(pair[1], "at", "")), pair[0]))
 
+    def find(self, where: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+        """Yield (key, JSON form, index) of the records matching where (older records indexed first)."""
+        self._ensure_indexed()
+        return self._raw.find(where)
+
+    def keys_where(self, where: dict[str, Any]) -> list[str]:
+        """Return the keys of the records matching where."""
+        return [key for key, _, _ in self.find(where)]
+
+    def delete_where(self, where: dict[str, Any]) -> int:
+        """Delete the records matching where; return how many."""
+        return self.delete(self.keys_where(where))
+
+    def delete(self, keys: list[str]) -> int:
+        """Delete records by key; return how many keys were given."""
+        self._raw.delete(keys)
+        return len(keys)
+
     def _ensure_indexed(self) -> None:
         """Give records stored before index metadata existed their index, once per collection."""
         if self._indexed or self._raw.get(INDEXED) is not None:
@@ -248,3 +272,29 @@ def guild_of_kb(kb: str) -> int | None:
     """Return the server id whose knowledge base this is (named g<server id>), or None."""
     match = re.fullmatch(r"g([0-9]{1,20})", kb)
     return int(match[1]) if match else None
+
+
+# -- retention: deleting records by age and by person (issue 15) ------------------------------
+class Retention:
+    """Deleting records by age and by person, across the answer, feedback and thread stores."""
+
+    def __init__(self, records: Records) -> None:
+        self._answers, self._feedback, self._threads = records.answers, records.feedback, records.threads
+
+    def purge(self, before: float) -> int:
+        """Delete the answer, feedback and thread records older than a Unix time; return how many."""
+        old = {AT: {"$lt": int(before)}}
+        return sum(store.delete_where(old) for store in (self._answers, self._feedback, self._threads))
+
+    def forget(self, guild_id: int, user_id: int) -> int:
+        """Delete a person's records in one server: their answers, votes and threads, and votes on their answers."""
+        mine = {"$and": [{"guild_id": int(guild_id)}, {"user_id": int(user_id)}]}
+        asked = set(self._answers.keys_where(mine))
+        # Others' votes on their answers repeat their question: they go too.
+        votes = [
+            key
+            for key, data, _ in self._feedback.find({"guild_id": int(guild_id)})
+            if data.get("answer_id") in asked and data.get("user_id") != int(user_id)
+        ]
+        deleted = sum(store.delete_where(mine) for store in (self._answers, self._feedback, self._threads))
+        return deleted + self._feedback.delete(votes)

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -16,9 +17,9 @@ from retrieval.adding import add_documents, load_seeds
 from retrieval.answer import Gate, extract_answer
 from retrieval.answerability import AnswerabilityCheck, label_for, load_head
 from retrieval.asking import Query, Retrieval
-from retrieval.errors import InvalidInput, NotFound
+from retrieval.errors import CitebotError, FetchError, Gone, InvalidInput, NotFound
 from retrieval.kbcache import OpenCache
-from retrieval.models import AddResult, Answer, ArticleInfo, Citation, SourceDocument
+from retrieval.models import AddResult, Answer, ArticleInfo, Citation, FetchOutcome, SourceDocument
 from retrieval.search import KnowledgeBase
 from retrieval.store import ChromaStore, validate_kb_name
 
@@ -246,7 +247,7 @@ class CitebotService:
             "-" if top is None else f"{top:.3f}",
             answer.abstained,
         )
-        return replace(answer, timings_ms=timings)
+        return replace(answer, timings_ms=timings, citations=with_fetched(answer.citations, found.query.kb))
 
     def ask(
         self,
@@ -297,22 +298,66 @@ class CitebotService:
 
     def refresh(self, article_id: str, kb: str | None = None) -> AddResult:
         """Fetch a URL article again and replace its chunks if the content changed."""
+        outcome = self.refetch(article_id, kb)
+        return refreshed(outcome, self.store_refetches([outcome], kb)[0])
+
+    def refetch(self, article_id: str, kb: str | None = None, now: datetime | None = None) -> FetchOutcome:
+        """Fetch a URL article again, conditionally (ETag, Last-Modified, else its text's hash); store nothing."""
+        from retrieval import ingest
+        from retrieval.adding import content_hash
+
         info = self.get_article(article_id, kb)
         if not info.url:
             raise InvalidInput(f"article {info.id} was not added from a URL, so it cannot be refreshed")
-        from retrieval import ingest
-
         if ingest.is_message_link(info.url):
             raise InvalidInput(
                 f"article {info.id} is a chat message, so it cannot be fetched again; "
                 "add the message again to update it"
             )
+        stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+        try:
+            doc = ingest.refetch_url(
+                info.url,
+                self.fetcher,
+                self.settings.limits,
+                etag=info.etag,
+                last_modified=info.last_modified,
+                now=stamp,
+            )
+        except CitebotError as exc:  # the old version stays; a vanished page is counted
+            gone = isinstance(exc, Gone)
+            fresh = replace(info, vanished=info.vanished + 1) if gone else None
+            return FetchOutcome(info, fresh=fresh, error=str(exc), gone=gone)
+        if doc is not None and content_hash(doc.text) != info.content_hash:
+            return FetchOutcome(info, doc=doc)
+        validators = (doc.etag, doc.last_modified) if doc else (info.etag, info.last_modified)
+        fresh = replace(info, fetched_at=stamp, vanished=0, etag=validators[0], last_modified=validators[1])
+        return FetchOutcome(info, fresh=fresh)
 
-        doc = ingest.from_url(info.url, self.fetcher, None, self.settings.limits)
-        result = self.add_document(doc, kb)
-        if result.status == "already present":
-            return replace(result, status="unchanged")
-        return result
+    def store_refetches(
+        self, outcomes: Sequence[FetchOutcome], kb: str | None = None
+    ) -> list[AddResult | None]:
+        """Store re-fetches: changed texts as new versions, the others' freshness in one write.
+
+        Returns per outcome its result, or None for a failed fetch.
+        """
+        base = self.kb(kb)
+        docs = [o.doc for o in outcomes if o.doc is not None]
+        changed = iter(self.add_documents(docs, kb) if docs else [])
+        fresh = [o.fresh for o in outcomes if o.fresh is not None]
+        if fresh:
+            with base.write_lock:
+                base.store.touch_articles(fresh)
+            base.sync()
+        results: list[AddResult | None] = []
+        for o in outcomes:
+            if o.doc is not None:
+                results.append(next(changed))
+            elif o.error is None and o.fresh is not None:
+                results.append(AddResult(o.fresh, "unchanged"))
+            else:
+                results.append(None)  # failed: the old version stays
+        return results
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -323,3 +368,20 @@ def clean_question(question: str, limit: int) -> str:
     if len(clean) > limit:
         raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
     return clean
+
+
+def refreshed(outcome: FetchOutcome, result: AddResult | None) -> AddResult:
+    """Return the result of a stored re-fetch, or raise the error of a failed one."""
+    if result is None:
+        raise (Gone if outcome.gone else FetchError)(outcome.error or "the fetch failed")
+    return replace(result, status="unchanged") if result.status == "already present" else result
+
+
+def with_fetched(citations: tuple[Citation, ...], kb: KnowledgeBase) -> tuple[Citation, ...]:
+    """Stamp the citations of URL articles with when their article was last fetched."""
+    return tuple(
+        replace(c, fetched_at=info.fetched_at)
+        if (info := kb.articles.get(c.article_id)) and info.fetched_at
+        else c
+        for c in citations
+    )

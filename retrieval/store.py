@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 KB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 STATE_ID = "__state__"
 _INFO_FIELDS = ("title", "source", "url", "author", "date", "added_by", "added_at")
+_FRESH_FIELDS = ("fetched_at", "changed_at", "etag", "last_modified")  # ArticleInfo.freshness()
 
 
 def validate_kb_name(name: str) -> str:
@@ -146,6 +147,8 @@ def _info_from(record_id: str, meta: dict[str, Any]) -> ArticleInfo:
         content_hash=str(meta.get("content_hash", "")),
         chunks=int(meta.get("chunks", 0)),
         chars=int(meta.get("chars", 0)),
+        **{key: str(meta[key]) for key in _FRESH_FIELDS if meta.get(key)},
+        vanished=int(meta.get("vanished") or 0),
     )
 
 
@@ -253,7 +256,8 @@ class KBStore:
         metas: list[dict[str, Any]] = []
         texts: list[str] = []
         for info, version, text in items:
-            meta: dict[str, Any] = {k: v for k in _INFO_FIELDS if (v := getattr(info, k)) is not None}
+            # An upsert merges metadata: None deletes what an earlier version had and this one lacks.
+            meta: dict[str, Any] = {k: getattr(info, k) for k in _INFO_FIELDS} | info.freshness()
             meta.update(content_hash=info.content_hash, chunks=info.chunks, chars=info.chars, version=version)
             ids.append(info.id)
             metas.append(meta)
@@ -272,6 +276,15 @@ class KBStore:
                 metadatas=metas[lo:hi],
                 documents=texts[lo:hi],
             )
+
+    def touch_articles(self, infos: Sequence[ArticleInfo]) -> None:
+        """Save the freshness of articles whose text did not change, and change the token, in one write."""
+        # An update merges metadata (None deletes a key): text, chunks and version stay as they are.
+        ids = [info.id for info in infos] + [STATE_ID]
+        metas = [info.freshness() for info in infos] + [{"token": uuid.uuid4().hex}]
+        for lo in range(0, len(ids), self._batch):
+            hi = lo + self._batch
+            _chroma_call("saving articles", self._articles.update, ids=ids[lo:hi], metadatas=metas[lo:hi])
 
     def delete_article(self, article_id: str) -> None:
         """Hide an article at once, then delete its chunks."""

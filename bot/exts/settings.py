@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.client import CitebotBot
     from config.settings import DiscordSettings
 
+MAX_REFRESH_DAYS = 365
 NOT_MANAGER = "Only people with Manage Server can change citebot's settings."
 NO_MESSAGE_CONTENT = (
     "I can't answer every message in {channel}: that needs the Message Content intent, which is off. "
@@ -26,7 +27,9 @@ NO_MESSAGE_CONTENT = (
 )
 
 
-def summary(config: GuildConfig, defaults: DiscordSettings, reads_content: bool = True) -> str:
+def summary(
+    config: GuildConfig, defaults: DiscordSettings, reads_content: bool = True, keep_days: int | None = None
+) -> str:
     """Describe a server's settings in a few lines."""
     role = f"<@&{config.editor_role_id}>" if config.editor_role_id else "none (Manage Server only)"
     channels = ", ".join(f"<#{c}>" for c in config.answer_channels) or "none"
@@ -40,7 +43,22 @@ def summary(config: GuildConfig, defaults: DiscordSettings, reads_content: bool 
         f"**Answers:** {'only sure ones' if config.only_sure else 'all, unsure ones marked'}\n"
         + f"**Helper role** (pinged by *Ask a helper*): {helper_role_text(config)}\n"
         + quiet_summary(config, defaults)
+        + upkeep_summary(config, keep_days)
     )
+
+
+def upkeep_summary(config: GuildConfig, keep_days: int | None) -> str:
+    """Describe the refresh interval, the log channel and how long records are kept."""
+    days = config.refresh_days
+    refresh = f"every {days} day{'s' if days != 1 else ''}" if days else "off"
+    log = f"<#{config.log_channel_id}>" if config.log_channel_id else "none"
+    text = f"\n**Refresh of URL articles:** {refresh}\n**Log channel:** {log}"
+    if keep_days is not None:
+        text += (
+            f"\n**Records kept:** {keep_days} days (questions, answers and 👍/👎 with user ids; "
+            "then deleted; `/forget-me` deletes yours)"
+        )
+    return text
 
 
 def helper_role_text(config: GuildConfig) -> str:
@@ -104,6 +122,7 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
 
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
+        self._keep_days = bot.settings.upkeep.retention_days
         super().__init__()
 
     async def _update(self, interaction: discord.Interaction[CitebotBot], **changes: object) -> None:
@@ -111,14 +130,14 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
         if not is_manager(interaction.user):
             raise PermissionDenied(NOT_MANAGER)
         config = await self.bot.configs.update(guild_id, **changes)
-        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content)
+        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content, self._keep_days)
         await reply(interaction, "Saved.\n" + text, ephemeral=True)
 
     @settings.command(name="show", description="Show this server's citebot settings")
     async def show(self, interaction: discord.Interaction[CitebotBot]) -> None:
         """Show the settings."""
         config = await self.bot.guild_config(guild_id_of(interaction))
-        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content)
+        text = summary(config, self.bot.settings.discord, self.bot.reads_message_content, self._keep_days)
         await reply(interaction, text, ephemeral=True)
 
     @settings.command(
@@ -264,6 +283,38 @@ class Settings(commands.GroupCog, group_name="citebot", group_description="citeb
             "dry_run": dry_run,
         }
         await self._update(interaction, **{k: v for k, v in changes.items() if v is not None})
+
+    @settings.command(
+        name="refresh-interval", description="Re-fetch URL articles every so many days (0: never)"
+    )
+    @app_commands.describe(days="Days between re-fetches of each URL article: 1 to 365, or 0 to stop")
+    async def refresh_interval(
+        self, interaction: discord.Interaction[CitebotBot], days: app_commands.Range[int, 0, MAX_REFRESH_DAYS]
+    ) -> None:
+        """Turn the scheduled refresh of URL articles on (every so many days) or off."""
+        await self._update(interaction, refresh_days=days or None)
+
+    @settings.command(
+        name="log-channel", description="Post upkeep summaries (refreshes) in a channel (empty: none)"
+    )
+    @app_commands.describe(channel="A text channel I can post in; leave empty to stop posting")
+    async def log_channel(
+        self, interaction: discord.Interaction[CitebotBot], channel: discord.TextChannel | None = None
+    ) -> None:
+        """Set or clear the channel where refresh summaries are posted."""
+        if (
+            channel is not None
+            and isinstance(interaction.guild, discord.Guild)
+            and is_manager(interaction.user)
+        ):
+            lacking = permissions.missing(
+                channel.permissions_for(interaction.guild.me),
+                permissions.needed_to_post(in_thread=False, reply=False),
+            )
+            if lacking:
+                listed = ", ".join(f"**{n}**" for n in lacking)
+                raise InvalidInput(f"I can't post in {channel.mention}: I'm missing {listed} there.")
+        await self._update(interaction, log_channel_id=channel.id if channel else None)
 
 
 async def setup(bot: CitebotBot) -> None:

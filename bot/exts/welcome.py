@@ -65,8 +65,9 @@ def help_text(reads_content: bool) -> str:
         "• `/sources` lists them; `/remove` and `/refresh` take an article from the list. "
         "Apps → *Add to citebot* stores a message.\n"
         "**Settings** (Manage Server): `/citebot settings show`, `editor-role`, `answer-channel`, "
-        f"`cooldown`, `answer-style`, `helper-role`, `quiet`. {channels}\n"
-        "When I can't find an answer in the articles, I say so instead of guessing."
+        f"`cooldown`, `answer-style`, `helper-role`, `quiet`, `refresh-interval`, `log-channel`. {channels}\n"
+        "When I can't find an answer in the articles, I say so instead of guessing.\n"
+        "**Privacy**: I keep questions and votes for a limited time; `/forget-me` deletes yours now."
     )
 
 

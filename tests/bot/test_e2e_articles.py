@@ -134,7 +134,8 @@ async def test_add_url_fetches_the_page(make_world: WorldFactory, quiet_settings
             answer = await world.ask("When was the Skerrivore lighthouse first lit?")
             embed = embed_of(answer.original)
             assert "1844" in embed["description"]
-            assert embed["fields"][0]["value"].endswith(f"\n<{web.url('/skerrivore')}>")
+            tail = rf"\n<{re.escape(web.url('/skerrivore'))}> · fetched <t:\d+:R>"
+            assert re.search(tail + "$", embed["fields"][0]["value"])
             world.fake.assert_no_violations()
 
 

@@ -23,7 +23,19 @@ from tests.fakediscord import FakeDiscord, patch_discord
 pytestmark = pytest.mark.model
 # Slash commands, then the message context menus (Apps → …), sorted as `citebot sync` lists them.
 COMMANDS = sorted(
-    ["add", "ask", "citebot", "help", "refresh", "remove", "solved", "sources", ADD_MENU, ANSWER_MENU]
+    [
+        "add",
+        "ask",
+        "citebot",
+        "forget-me",
+        "help",
+        "refresh",
+        "remove",
+        "solved",
+        "sources",
+        ADD_MENU,
+        ANSWER_MENU,
+    ]
 )
 # The process imports torch and loads the real model before it connects.
 START_TIMEOUT = 90.0
@@ -117,7 +129,7 @@ async def test_sync_registers_the_commands_and_names_them() -> None:
         assert code == 0, process.stderr
         assert sorted(c["name"] for c in fake.commands.list(None)) == COMMANDS
         assert "".join(process.out).strip() == (
-            "synced 10 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
+            "synced 11 commands to all servers (global; may take a while to appear): " + ", ".join(COMMANDS)
         )
         fake.assert_no_violations()
 
@@ -132,7 +144,7 @@ async def test_sync_to_one_server_registers_there() -> None:
         assert sorted(c["name"] for c in fake.commands.list(guild.id)) == COMMANDS
         assert fake.commands.list(None) == []
         assert "".join(process.out).startswith(
-            f"synced 10 commands to server {guild.id}: Add to citebot, Ans"
+            f"synced 11 commands to server {guild.id}: Add to citebot, Ans"
         )
         fake.assert_no_violations()
 
