@@ -174,6 +174,6 @@ def from_message(
             f"that message is too short to be an article ({len(words)} characters; "
             f"at least {MIN_MESSAGE_CHARS})"
         )
-    head = words if len(words) <= 60 else words[:59].rstrip() + "…"
+    head = words if len(words) <= 60 else words[:59].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"  # at a word
     doc = from_text(text, f"{author} in #{where}: {head}", limits, source=f"message by {author} in #{where}")
     return replace(doc, url=link, author=author, date=date)
