@@ -80,11 +80,13 @@ class ChromaStore:
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
         validate_kb_name(name)
+        from retrieval.chroma_client import chunk_metadata, keep_reloadable
+
         chunks = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
             f"citebot-{name}-chunks",
-            metadata={"hnsw:space": "cosine", "embedding_model": model},
+            metadata=chunk_metadata(model),
             embedding_function=None,
         )
         stored_model = (chunks.metadata or {}).get("embedding_model")
@@ -93,6 +95,7 @@ class ChromaStore:
                 f"knowledge base {name!r} was built with the model {stored_model!r}, not "
                 f"{model!r}; set CITEBOT_EMBEDDING__MODEL back or use another knowledge base"
             )
+        _chroma_call("opening the knowledge base", keep_reloadable, chunks)
         articles = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
@@ -235,7 +238,9 @@ class KBStore:
 
         matrix = np.concatenate(vectors)
         what = items[0][0] if len(items) == 1 else f"{len(items)} articles"
-        for lo in range(0, len(ids), self._batch):
+        # A lone chunk is written twice: two changes reach the sync threshold of a new collection,
+        # so Chroma writes its index to disk and can read it back after evicting it (chroma_client).
+        for lo in range(0, len(ids), self._batch) if len(ids) > 1 else (0, 0):
             hi = lo + self._batch
             _chroma_call(
                 "storing chunks",
