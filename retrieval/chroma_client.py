@@ -5,7 +5,7 @@ written in memory, about 2.8 MB per small collection, up to a cache of `hnsw_cac
 indexes (by default a fifth of the open-file limit: 4,000 here). The embedded store here is
 opened with that cache bounded by `chroma.hnsw_cache`. An index Chroma evicts is read back from
 disk on its next use, which works only once Chroma has written it to disk at least once: store.py
-creates chunk collections so that it does (see `retrieval.store.sync_threshold_for`).
+creates chunk collections so that it does (see `keep_reloadable` below).
 """
 
 from __future__ import annotations
@@ -102,11 +102,6 @@ LARGE = 1000
 MANAGED = "citebot_sync"  # metadata mark of a collection migrated to these thresholds
 
 
-def sync_threshold_for(count: int) -> int:
-    """Return the HNSW sync threshold for a chunk collection holding count records."""
-    return SMALL_SYNC if count < LARGE else LARGE
-
-
 def chunk_metadata(model: str) -> dict[str, Any]:
     """Return the metadata a new chunk collection is created with."""
     return {"hnsw:space": "cosine", "hnsw:sync_threshold": SMALL_SYNC, "embedding_model": model}
@@ -123,13 +118,11 @@ def _set_threshold(collection: Any, value: int) -> None:
     log.info("collection %s: HNSW sync threshold %d", collection.name, value)
 
 
-def keep_reloadable(collection: Any) -> None:
-    """Give a chunk collection the sync threshold its size needs, migrating one made before."""
+def keep_reloadable(collection: Any) -> bool:
+    """Migrate a chunk collection made before to the thresholds; tell whether it is on the small one."""
     meta = dict(collection.metadata or {})
     if "hnsw:sync_threshold" in meta or MANAGED in meta:
-        if _threshold(collection) == SMALL_SYNC and collection.count() >= LARGE:
-            _set_threshold(collection, LARGE)
-        return
+        return _threshold(collection) == SMALL_SYNC  # no count(): it would load the index
     _set_threshold(collection, SMALL_SYNC)  # first, before count() loads the index
     count = int(collection.count())
     if count == 1:
@@ -146,3 +139,15 @@ def keep_reloadable(collection: Any) -> None:
     # The distance lives in the configuration; metadata may not restate it in a change.
     meta = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
     collection.modify(metadata={**meta, MANAGED: 1})
+    return count < LARGE
+
+
+def outgrown(collection: Any) -> bool:
+    """After a write to a collection on the small threshold: move it to Chroma's if it has grown.
+
+    The index loaded now keeps the threshold it was loaded with; the next load takes the new one.
+    """
+    if collection.count() < LARGE:
+        return False
+    _set_threshold(collection, LARGE)
+    return True

@@ -95,7 +95,7 @@ class ChromaStore:
                 f"knowledge base {name!r} was built with the model {stored_model!r}, not "
                 f"{model!r}; set CITEBOT_EMBEDDING__MODEL back or use another knowledge base"
             )
-        _chroma_call("opening the knowledge base", keep_reloadable, chunks)
+        small = _chroma_call("opening the knowledge base", keep_reloadable, chunks)
         articles = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
@@ -103,7 +103,7 @@ class ChromaStore:
             metadata={"hnsw:space": "cosine"},
             embedding_function=None,
         )
-        return KBStore(name, chunks, articles, self._batch)
+        return KBStore(name, chunks, articles, self._batch, small)
 
     def collection(self, name: str) -> Any:
         """Open (creating if needed) a plain collection that holds no text vectors."""
@@ -155,11 +155,12 @@ def _info_from(record_id: str, meta: dict[str, Any]) -> ArticleInfo:
 class KBStore:
     """The two Chroma collections of one knowledge base."""
 
-    def __init__(self, name: str, chunks: Any, articles: Any, batch: int) -> None:
+    def __init__(self, name: str, chunks: Any, articles: Any, batch: int, small_sync: bool = False) -> None:
         self.name = name
         self._chunks = chunks
         self._articles = articles
         self._batch = batch
+        self._small_sync = small_sync  # on the small HNSW sync threshold (chroma_client)
 
     def token(self) -> str:
         """Return the change token; it differs after every committed change."""
@@ -251,6 +252,10 @@ class KBStore:
                 documents=texts[lo:hi],
             )
             log.debug("stored chunks %d-%d of %d for %s", lo, min(hi, len(ids)), len(ids), what)
+        if self._small_sync:
+            from retrieval.chroma_client import outgrown
+
+            self._small_sync = not _chroma_call("storing chunks", outgrown, self._chunks)
 
     def commit_articles(self, items: Sequence[tuple[ArticleInfo, str, str]]) -> None:
         """Make the given versions visible and change the token, in one write per batch."""

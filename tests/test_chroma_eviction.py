@@ -16,7 +16,14 @@ import numpy as np
 import pytest
 
 from config.loader import load_settings
-from retrieval.chroma_client import LARGE, SMALL_SYNC, keep_reloadable, open_client, sync_threshold_for
+from retrieval.chroma_client import (
+    LARGE,
+    SMALL_SYNC,
+    chunk_metadata,
+    keep_reloadable,
+    open_client,
+    outgrown,
+)
 from retrieval.models import SourceDocument
 from retrieval.service import CitebotService
 from retrieval.store import ChromaStore
@@ -139,18 +146,28 @@ def test_a_small_collection_written_before_reloads_after_migration(tmp_path: Pat
             assert got["documents"] == [["the only record"]]
 
 
-@pytest.mark.parametrize(("count", "threshold"), [(0, SMALL_SYNC), (999, SMALL_SYNC), (LARGE, LARGE)])
-def test_small_collections_are_written_to_disk_at_once(count: int, threshold: int) -> None:
-    assert sync_threshold_for(count) == threshold
-
-
-def test_a_large_collection_goes_back_to_chromas_threshold(tmp_path: Path) -> None:
+def test_a_collection_that_outgrows_the_small_threshold_goes_back_to_chromas(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data", chroma={"url": None})
-    col = open_client(settings).get_or_create_collection(
-        "big-one", metadata={"hnsw:space": "cosine", "hnsw:sync_threshold": 2}
-    )
+    client = open_client(settings)
+    col = client.get_or_create_collection("grows", metadata=chunk_metadata("m"))
+    vectors = np.random.default_rng(0).standard_normal((LARGE, 8)).astype(np.float32)
+    col.upsert(ids=[str(i) for i in range(10)], embeddings=vectors[:10])
+    assert keep_reloadable(col) and not outgrown(col)
+    col.upsert(ids=[str(i) for i in range(LARGE)], embeddings=vectors)
+    assert outgrown(col)
+    reopened = client.get_collection("grows")
+    assert reopened.configuration["hnsw"]["sync_threshold"] == LARGE and not keep_reloadable(reopened)
+    assert reopened.query(query_embeddings=vectors[:1], n_results=1, include=[])["ids"] == [["0"]]
+
+
+def test_a_large_collection_made_before_keeps_chromas_threshold(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", chroma={"url": None})
+    col = open_client(settings).get_or_create_collection("big-one", metadata={"hnsw:space": "cosine"})
     vectors = np.random.default_rng(0).standard_normal((LARGE, 8)).astype(np.float32)
     col.upsert(ids=[str(i) for i in range(LARGE)], embeddings=vectors)
-    keep_reloadable(col)
-    assert col.configuration["hnsw"]["sync_threshold"] == LARGE
+    assert not keep_reloadable(col)
+    assert (
+        col.configuration["hnsw"]["sync_threshold"] == LARGE
+        and col.configuration["hnsw"]["space"] == "cosine"
+    )
     assert col.query(query_embeddings=vectors[:1], n_results=1, include=[])["ids"] == [["0"]]
