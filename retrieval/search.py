@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +61,21 @@ class KnowledgeBase:
             self._versions = {aid: version for aid, (_, version) in registry.items()}
             self._token = token
             log.debug("kb %s: %d articles", self.store.name, len(self._versions))
+
+    def take_commit(self, before: str, token: str, committed: Sequence[tuple[ArticleInfo, str]]) -> bool:
+        """Take this process's own commit into the article list instead of reading the registry again.
+
+        before is the store's token read just before the commit: if it is not the one this list
+        was read at, another writer changed the store, and the next `sync` reads it all (False).
+        """
+        with self._lock:
+            if self._token is None or before != self._token:
+                return False
+            articles, versions = dict(self.articles), dict(self._versions)  # replaced, not changed
+            for info, version in committed:
+                articles[info.id], versions[info.id] = info, version
+            self.articles, self._versions, self._token = articles, versions, token
+            return True
 
     def lexical(self) -> LexicalIndex:
         """Return the BM25 index of the visible chunks, brought up to date with the store."""

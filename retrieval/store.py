@@ -257,8 +257,8 @@ class KBStore:
 
             self._small_sync = not _chroma_call("storing chunks", outgrown, self._chunks)
 
-    def commit_articles(self, items: Sequence[tuple[ArticleInfo, str, str]]) -> None:
-        """Make the given versions visible and change the token, in one write per batch."""
+    def commit_articles(self, items: Sequence[tuple[ArticleInfo, str, str]]) -> str:
+        """Make the given versions visible and change the token, in one write per batch; return it."""
         ids: list[str] = []
         metas: list[dict[str, Any]] = []
         texts: list[str] = []
@@ -269,8 +269,9 @@ class KBStore:
             metas.append(meta)
             texts.append(text)
         # The new token travels in the last request, with the records, not in a request of its own.
+        token = uuid.uuid4().hex
         ids.append(STATE_ID)
-        metas.append({"token": uuid.uuid4().hex})
+        metas.append({"token": token})
         texts.append("")
         for lo in range(0, len(ids), self._batch):
             hi = lo + self._batch
@@ -282,6 +283,7 @@ class KBStore:
                 metadatas=metas[lo:hi],
                 documents=texts[lo:hi],
             )
+        return token
 
     def delete_article(self, article_id: str) -> None:
         """Hide an article at once, then delete its chunks."""
