@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,8 +114,22 @@ def _threshold(collection: Any) -> int | None:
     return int(value) if value is not None else None
 
 
+def _modify(collection: Any, **change: Any) -> None:
+    """Change a collection's settings; retry while Chroma's own database is briefly locked."""
+    # Seen once in tests under heavy load: "(code: 5) database is locked" from a change of
+    # settings while Chroma's background work held its SQLite database.
+    for attempt in range(5):
+        try:
+            collection.modify(**change)
+            return
+        except Exception as exc:
+            if "database is locked" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
 def _set_threshold(collection: Any, value: int) -> None:
-    collection.modify(configuration={"hnsw": {"sync_threshold": value}})
+    _modify(collection, configuration={"hnsw": {"sync_threshold": value}})
     log.info("collection %s: HNSW sync threshold %d", collection.name, value)
 
 
@@ -138,7 +153,7 @@ def keep_reloadable(collection: Any) -> bool:
         _set_threshold(collection, LARGE)
     # The distance lives in the configuration; metadata may not restate it in a change.
     meta = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
-    collection.modify(metadata={**meta, MANAGED: 1})
+    _modify(collection, metadata={**meta, MANAGED: 1})
     return count < LARGE
 
 
