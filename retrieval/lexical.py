@@ -288,8 +288,8 @@ class LexicalIndex:
 def _bare(chunk: StoredChunk) -> StoredChunk:
     """Return a chunk as the index keeps it: no text (read from the store for the few shown).
 
-    The texts of 100,000 chunks held ≈70 MB; the ids the chunks of one article share are one
-    string each.
+    The texts of the bench's 100,008 chunks are 60 MB of str objects. The chunks of one article
+    share their article id and version strings.
     """
     return StoredChunk(
         chunk.id, sys.intern(chunk.article_id), sys.intern(chunk.version), chunk.start, chunk.end, ""
