@@ -71,6 +71,13 @@ class ChromaSettings(BaseModel):
         None, description="http(s)://host:port of a `chroma run` server; unset: embedded."
     )
     batch_size: int = Field(1000, ge=1, le=5000, description="Records written to Chroma per request.")
+    hnsw_cache: int = Field(
+        100,
+        ge=2,
+        le=100_000,
+        description="Vector indexes the embedded store keeps in memory (about one per knowledge "
+        "base in use; a small one costs ≈3 MB); the least recently used is reread from disk.",
+    )
 
     @field_validator("url")
     @classmethod

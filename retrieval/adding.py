@@ -127,8 +127,14 @@ class Batch:
         store = self.base.store
         with self.base.write_lock:
             store.put_many(items, per_item)
-            store.commit_articles(
+            # The token just before the commit: if it is the one the article list was read at, the
+            # list takes this commit as it is, and reading every record again (O(articles)) is saved.
+            before = store.token()
+            token = store.commit_articles(
                 [(info, p.version, p.doc.text) for info, p in zip(infos, self.pending, strict=True)]
+            )
+            self.base.take_commit(
+                before, token, [(info, p.version) for info, p in zip(infos, self.pending, strict=True)]
             )
             for p in self.pending:
                 store.delete_chunks(p.article_id, keep_version=p.version)

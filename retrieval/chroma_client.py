@@ -1,16 +1,19 @@
 """Open the Chroma client: a `chroma run` server, or the embedded store in the data directory.
 
-Memory per knowledge base: Chroma keeps every collection's HNSW index it has touched in memory,
-up to a fifth of the process's open-file limit (4,000 indexes at a limit of 20,000), about
-2.8 MB per small collection. Bounding that cache (through the open-file limit, the only knob
-Chroma 1.5 reads) held 1,000 small collections at 345 MB, but an index evicted before Chroma
-had written it to disk (under `hnsw:sync_threshold`, 1,000 records by default) then failed to
-load: "Error creating hnsw segment reader: Nothing found on disk". So the cache is left alone;
-see docs/performance.md.
+Memory per knowledge base: Chroma keeps the HNSW index of every collection it has read or
+written in memory, about 2.8 MB per small collection, up to a cache of `hnsw_cache_size`
+indexes (by default a fifth of the open-file limit: 4,000 here). The embedded store here is
+opened with that cache bounded by `chroma.hnsw_cache`. An index Chroma evicts is read back from
+disk on its next use, which works only once Chroma has written it to disk at least once: store.py
+creates chunk collections so that it does (see `keep_reloadable` below).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import StoreError
@@ -18,10 +21,12 @@ from retrieval.errors import StoreError
 if TYPE_CHECKING:
     from config.settings import Settings
 
+log = logging.getLogger(__name__)
+_OPENING = threading.Lock()
+
 
 def open_client(settings: Settings) -> Any:
     """Return a client for the configured Chroma server, or for the embedded store in the data dir."""
-    import chromadb
     from chromadb.config import Settings as ChromaClientSettings
 
     chroma_settings = ChromaClientSettings(anonymized_telemetry=False, allow_reset=False)
@@ -31,9 +36,39 @@ def open_client(settings: Settings) -> Any:
     path = settings.data_dir / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return _embedded_client(path, chroma_settings, settings.chroma.hnsw_cache)
     except Exception as exc:
         raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+
+
+def _embedded_client(path: Path, chroma_settings: Any, cache: int) -> Any:
+    """Open the embedded store with at most `cache` HNSW indexes in memory.
+
+    Chroma 1.5 takes the cache size from the open-file limit only, read when its Rust bindings
+    start; setting it on the API object before the system starts bounds it without touching the
+    process's limits. A store already open in this process is shared, with the cache it has.
+    """
+    import chromadb
+    from chromadb.api import ServerAPI
+    from chromadb.api.client import Client
+    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.config import System
+    from chromadb.telemetry.product import ProductTelemetryClient
+
+    chroma_settings.persist_directory = str(path)
+    chroma_settings.is_persistent = True
+    with _OPENING:
+        if str(path) in SharedSystemClient._identifier_to_system:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        system = System(chroma_settings)
+        system.instance(ProductTelemetryClient)  # type: ignore[type-abstract]
+        api = system.instance(ServerAPI)  # type: ignore[type-abstract]
+        if hasattr(api, "hnsw_cache_size"):
+            api.hnsw_cache_size = cache
+        else:  # another Chroma: its own default applies
+            log.warning("this Chroma has no HNSW cache size to set; chroma.hnsw_cache is ignored")
+        system.start()
+        return Client.from_system(system)
 
 
 def _http_client(url: str, chroma_settings: Any) -> Any:
@@ -53,3 +88,81 @@ def _http_client(url: str, chroma_settings: Any) -> Any:
     except Exception as exc:
         raise StoreError(f"cannot reach the Chroma server at {url} (CITEBOT_CHROMA__URL): {exc}") from exc
     return client
+
+
+# Chroma writes an HNSW index to disk after `sync_threshold` changes (1,000 by default), and an
+# index evicted from its cache before its first write to disk cannot be read back ("Nothing
+# found on disk"): every small knowledge base would break once evicted. Once written, an evicted
+# index reloads, and changes since its last write are replayed from Chroma's log. So chunk
+# collections use the smallest threshold (2) while they are small, and Chroma's default past
+# 1,000 chunks (by then one write to disk has happened, and each write rewrites the whole id map).
+# A loaded index keeps the threshold it was loaded with: a collection made before this is given
+# its new threshold before anything reads it.
+SMALL_SYNC = 2
+LARGE = 1000
+MANAGED = "citebot_sync"  # metadata mark of a collection migrated to these thresholds
+
+
+def chunk_metadata(model: str) -> dict[str, Any]:
+    """Return the metadata a new chunk collection is created with."""
+    return {"hnsw:space": "cosine", "hnsw:sync_threshold": SMALL_SYNC, "embedding_model": model}
+
+
+def _threshold(collection: Any) -> int | None:
+    hnsw = (collection.configuration or {}).get("hnsw") or {}
+    value = hnsw.get("sync_threshold")
+    return int(value) if value is not None else None
+
+
+def _modify(collection: Any, **change: Any) -> None:
+    """Change a collection's settings; retry while Chroma's own database is briefly locked."""
+    # Seen once in tests under heavy load: "(code: 5) database is locked" from a change of
+    # settings while Chroma's background work held its SQLite database.
+    for attempt in range(5):
+        try:
+            collection.modify(**change)
+            return
+        except Exception as exc:
+            if "database is locked" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+def _set_threshold(collection: Any, value: int) -> None:
+    _modify(collection, configuration={"hnsw": {"sync_threshold": value}})
+    log.info("collection %s: HNSW sync threshold %d", collection.name, value)
+
+
+def keep_reloadable(collection: Any) -> bool:
+    """Migrate a chunk collection made before to the thresholds; tell whether it is on the small one."""
+    meta = dict(collection.metadata or {})
+    if "hnsw:sync_threshold" in meta or MANAGED in meta:
+        return _threshold(collection) == SMALL_SYNC  # no count(): it would load the index
+    _set_threshold(collection, SMALL_SYNC)  # first, before count() loads the index
+    count = int(collection.count())
+    if count == 1:
+        # One change ever: one more reaches the threshold. Write the record again, as it is.
+        got = collection.get(include=["embeddings", "metadatas", "documents"])
+        collection.upsert(
+            ids=got["ids"],
+            embeddings=got["embeddings"],
+            metadatas=got["metadatas"],
+            documents=got["documents"],
+        )
+    if count >= LARGE:
+        _set_threshold(collection, LARGE)
+    # The distance lives in the configuration; metadata may not restate it in a change.
+    meta = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
+    _modify(collection, metadata={**meta, MANAGED: 1})
+    return count < LARGE
+
+
+def outgrown(collection: Any) -> bool:
+    """After a write to a collection on the small threshold: move it to Chroma's if it has grown.
+
+    The index loaded now keeps the threshold it was loaded with; the next load takes the new one.
+    """
+    if collection.count() < LARGE:
+        return False
+    _set_threshold(collection, LARGE)
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +62,21 @@ class KnowledgeBase:
             self._token = token
             log.debug("kb %s: %d articles", self.store.name, len(self._versions))
 
+    def take_commit(self, before: str, token: str, committed: Sequence[tuple[ArticleInfo, str]]) -> bool:
+        """Take this process's own commit into the article list instead of reading the registry again.
+
+        before is the store's token read just before the commit: if it is not the one this list
+        was read at, another writer changed the store, and the next `sync` reads it all (False).
+        """
+        with self._lock:
+            if self._token is None or before != self._token:
+                return False
+            articles, versions = dict(self.articles), dict(self._versions)  # replaced, not changed
+            for info, version in committed:
+                articles[info.id], versions[info.id] = info, version
+            self.articles, self._versions, self._token = articles, versions, token
+            return True
+
     def lexical(self) -> LexicalIndex:
         """Return the BM25 index of the visible chunks, brought up to date with the store."""
         # Updated on first use after a change, not per add: bulk ingestion stays linear.
@@ -107,14 +123,10 @@ class KnowledgeBase:
         live.sort(key=lambda c: (c.article_id, c.start))
         return live
 
-    def _fill_dense(
-        self, scores: dict[str, float | None], blobs: dict[str, str], ids: list[str], vector: np.ndarray
-    ) -> None:
-        """Fill in the cosine (and sentence vectors) of chunks the dense retriever did not return."""
-        for cid, (emb, blob) in self.store.embeddings(ids, include_sentences=True).items():
+    def _fill_dense(self, scores: dict[str, float | None], ids: list[str], vector: np.ndarray) -> None:
+        """Fill in the cosine of chunks the dense retriever did not return."""
+        for cid, (emb, _) in self.store.embeddings(ids).items():
             scores[cid] = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
-            if blob is not None:
-                blobs[cid] = blob
 
     def is_live(self, chunk: StoredChunk) -> bool:
         """Tell whether a chunk belongs to the visible version of its article."""
@@ -129,34 +141,25 @@ class KnowledgeBase:
             # scores only: texts are read below for the few chunks that make the answer.
             dense = [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n]
         lexical = self.lexical().search(query, n) if settings.mode != "dense" else []
-        chunks: dict[str, StoredChunk] = {c.id: c for c, _ in lexical}  # with their texts
-        bare = {c.id for c in dense if c.id not in chunks}
-        chunks.update((c.id, c) for c in dense if c.id in bare)
         bm25 = {chunk.id: score for chunk, score in lexical}
         dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
-        # The sentence vectors come with the query's own results, or with the vectors filled in.
-        blobs = {c.id: c.sentences for c in dense if c.sentences is not None}
         if settings.fusion == "rrf":
             fused = _rrf(dense, [c for c, _ in lexical], settings)
         else:
             if vector is not None:
-                missing = [cid for cid in chunks if dense_scores.get(cid) is None]
-                self._fill_dense(dense_scores, blobs, missing, vector)
+                self._fill_dense(dense_scores, [cid for cid in bm25 if dense_scores.get(cid) is None], vector)
             fused = _score_fusion(dense_scores, bm25, settings)
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         if vector is not None:
-            missing = [cid for cid in best if dense_scores.get(cid) is None]
-            self._fill_dense(dense_scores, blobs, missing, vector)
-        # One read for the texts of dense-only chunks and every shown chunk's sentence vectors.
-        fetched = self.store.chunks_by_id([cid for cid in best if cid in bare or cid not in blobs])
-        chunks.update((cid, c) for cid, c in fetched.items() if cid in bare)
-        blobs.update((cid, c.sentences) for cid, c in fetched.items() if c.sentences is not None)
-        best = [cid for cid in best if cid not in bare or cid in fetched]  # gone since the query
+            self._fill_dense(dense_scores, [cid for cid in best if dense_scores.get(cid) is None], vector)
+        # Neither retriever holds texts: one read fetches the shown chunks with their sentence vectors.
+        chunks = self.store.chunks_by_id(best)
+        best = [cid for cid in best if cid in chunks]  # gone since the search
         passages = [
             self._passage(chunks[cid], fused[cid], dense_scores.get(cid), bm25.get(cid)) for cid in best
         ]
-        rows = {cid: unpack_vectors(blobs[cid]) for cid in best if cid in blobs}
-        return Hits(passages, {cid: r for cid, r in rows.items() if r is not None})
+        rows = {cid: unpack_vectors(c.sentences) for cid, c in chunks.items() if c.sentences is not None}
+        return Hits(passages, {cid: r for cid, r in rows.items() if r is not None and cid in best})
 
     def _passage(self, chunk: StoredChunk, score: float, dense: float | None, bm25: float | None) -> Passage:
         info = self.articles.get(chunk.article_id)

@@ -81,11 +81,13 @@ class ChromaStore:
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
         validate_kb_name(name)
+        from retrieval.chroma_client import chunk_metadata, keep_reloadable
+
         chunks = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
             f"citebot-{name}-chunks",
-            metadata={"hnsw:space": "cosine", "embedding_model": model},
+            metadata=chunk_metadata(model),
             embedding_function=None,
         )
         stored_model = (chunks.metadata or {}).get("embedding_model")
@@ -94,6 +96,7 @@ class ChromaStore:
                 f"knowledge base {name!r} was built with the model {stored_model!r}, not "
                 f"{model!r}; set CITEBOT_EMBEDDING__MODEL back or use another knowledge base"
             )
+        small = _chroma_call("opening the knowledge base", keep_reloadable, chunks)
         articles = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
@@ -101,7 +104,7 @@ class ChromaStore:
             metadata={"hnsw:space": "cosine"},
             embedding_function=None,
         )
-        return KBStore(name, chunks, articles, self._batch)
+        return KBStore(name, chunks, articles, self._batch, small)
 
     def collection(self, name: str) -> Any:
         """Open (creating if needed) a plain collection that holds no text vectors."""
@@ -155,11 +158,12 @@ def _info_from(record_id: str, meta: dict[str, Any]) -> ArticleInfo:
 class KBStore:
     """The two Chroma collections of one knowledge base."""
 
-    def __init__(self, name: str, chunks: Any, articles: Any, batch: int) -> None:
+    def __init__(self, name: str, chunks: Any, articles: Any, batch: int, small_sync: bool = False) -> None:
         self.name = name
         self._chunks = chunks
         self._articles = articles
         self._batch = batch
+        self._small_sync = small_sync  # on the small HNSW sync threshold (chroma_client)
 
     def token(self) -> str:
         """Return the change token; it differs after every committed change."""
@@ -238,7 +242,9 @@ class KBStore:
 
         matrix = np.concatenate(vectors)
         what = items[0][0] if len(items) == 1 else f"{len(items)} articles"
-        for lo in range(0, len(ids), self._batch):
+        # A lone chunk is written twice: two changes reach the sync threshold of a new collection,
+        # so Chroma writes its index to disk and can read it back after evicting it (chroma_client).
+        for lo in range(0, len(ids), self._batch) if len(ids) > 1 else (0, 0):
             hi = lo + self._batch
             _chroma_call(
                 "storing chunks",
@@ -249,9 +255,13 @@ class KBStore:
                 documents=texts[lo:hi],
             )
             log.debug("stored chunks %d-%d of %d for %s", lo, min(hi, len(ids)), len(ids), what)
+        if self._small_sync:
+            from retrieval.chroma_client import outgrown
 
-    def commit_articles(self, items: Sequence[tuple[ArticleInfo, str, str]]) -> None:
-        """Make the given versions visible and change the token, in one write per batch."""
+            self._small_sync = not _chroma_call("storing chunks", outgrown, self._chunks)
+
+    def commit_articles(self, items: Sequence[tuple[ArticleInfo, str, str]]) -> str:
+        """Make the given versions visible and change the token, in one write per batch; return it."""
         ids: list[str] = []
         metas: list[dict[str, Any]] = []
         texts: list[str] = []
@@ -263,8 +273,9 @@ class KBStore:
             metas.append(meta)
             texts.append(text)
         # The new token travels in the last request, with the records, not in a request of its own.
+        token = uuid.uuid4().hex
         ids.append(STATE_ID)
-        metas.append({"token": uuid.uuid4().hex})
+        metas.append({"token": token})
         texts.append("")
         for lo in range(0, len(ids), self._batch):
             hi = lo + self._batch
@@ -276,6 +287,7 @@ class KBStore:
                 metadatas=metas[lo:hi],
                 documents=texts[lo:hi],
             )
+        return token
 
     def touch_articles(self, infos: Sequence[ArticleInfo]) -> None:
         """Save the freshness of articles whose text did not change, and change the token, in one write."""
