@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answertype import STRONG, asked_type, cue
+from retrieval.matching import QuestionTerms
 from retrieval.models import Citation, Passage
 from retrieval.text import is_heading, sentence_spans, terms
 
@@ -61,8 +62,9 @@ def coverage(question: str, passages: Sequence[Passage]) -> float:
 
     Terms are weighted by their rarity among the passages, so a term every passage has counts little.
     """
-    q_terms = set(terms(question))
-    pools = [set(terms(p.text)) for p in passages]
+    asked = QuestionTerms(question)
+    q_terms = asked.terms
+    pools = [asked.found(p.text, terms(p.text)) for p in passages]
     df = {t: sum(1 for ts in pools if t in ts) for t in q_terms}
     weight = {t: math.log(1 + (len(pools) + 1) / (df[t] + 0.5)) for t in q_terms}
     total = sum(weight.values())
@@ -141,10 +143,12 @@ def features(
     The answer type is read from type_from when given (a follow-up's own words), else from the question.
     """
     q_list = terms(question)
-    q_terms = set(q_list)
+    matcher = QuestionTerms(question)
+    q_terms = matcher.terms
     q_bigrams = _bigrams(q_list)
     asked = asked_type(type_from or question)
     raw: list[tuple[int, int, int, str, list[str]]] = []
+    found: list[set[str]] = []
     cosine: list[float] = []
     for p_index, passage in enumerate(passages):
         spans = sentence_spans(passage.text)
@@ -153,12 +157,13 @@ def features(
         for s, e in spans:
             text = passage.text[s:e]
             raw.append((p_index, passage.start + s, passage.start + e, text, terms(text)))
+            found.append(matcher.found(text, raw[-1][-1]))
     if not raw or not q_terms:
         return []
-    df = {t: sum(1 for *_, ts in raw if t in ts) for t in q_terms}
+    df = {t: sum(1 for held in found if t in held) for t in q_terms}
     weight = {t: math.log(1 + (len(raw) + 1) / (df[t] + 0.5)) for t in q_terms}
     total = sum(weight.values())
-    share = [sum(weight[t] for t in q_terms & set(ts)) / total for *_, ts in raw]
+    share = [sum(weight[t] for t in held) / total for held in found]
     top_score = max((p.score for p in passages), default=0.0) or 1.0
     top_dense = max((p.dense or 0.0 for p in passages), default=0.0)
     out = []

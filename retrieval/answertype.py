@@ -42,6 +42,7 @@ _DATE = re.compile(
     r"yesterday|today|tomorrow|ago)\b"
 )
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
+_NOTHING = re.compile(r"(?!)")
 _PLACE = re.compile(r"\b(?:in|at|from|to|near)\s+[A-Z]")
 
 # The asked type is the one named first in the question ("Which newspaper reported how fast..." asks
@@ -86,6 +87,16 @@ TYPES: tuple[AnswerType, ...] = (
         "percent",
         re.compile(r"\bpercent(?:age)?\b|\bper cent\b|\bwhat (?:share|proportion|fraction)\b"),
         re.compile(r"\d\s*%|\bper ?cent\b", re.I),
+    ),
+    AnswerType(
+        "colour",
+        re.compile(r"\b(?:what|which) colou?rs?\b|\bcolou?rs? (?:is|are|was|were|of)\b"),
+        re.compile(
+            r"\b(?:black|white|red|green|blue|yellow|orange|purple|violet|pink|brown|grey|gray|gold|golden|"
+            r"silver|beige|crimson|scarlet|navy|turquoise|maroon|khaki)\b",
+            re.I,
+        ),
+        _NOTHING,  # a number says nothing of a colour
     ),
     AnswerType(
         "date",

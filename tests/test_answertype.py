@@ -32,6 +32,8 @@ def passage(text: str, start: int = 0) -> Passage:
         ("Where did the train cross the border?", "place"),
         ("Which newspaper reported how fast the train goes?", "name"),
         ("What does Russia want?", None),
+        ("What colour is Kim's train?", "colour"),
+        ("Which color are the carriages?", "colour"),
     ],
 )
 def test_the_asked_type_is_read_from_the_question_wording(question: str, kind: str | None) -> None:
@@ -53,6 +55,8 @@ def test_the_asked_type_is_read_from_the_question_wording(question: str, kind: s
         ("What percentage was full?", "It was 55 percent full.", STRONG),
         ("When did he leave?", "He left on Sunday.", WEAK),
         ("Who met him?", "he was met by Putin.", WEAK),
+        ("What colour is the train?", "It is painted green and gold.", STRONG),
+        ("What colour is the train?", "It has 60 carriages.", 0.0),
     ],
 )
 def test_a_sentence_holding_the_asked_unit_scores_above_a_bare_number(

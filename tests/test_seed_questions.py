@@ -29,9 +29,10 @@ QUESTIONS = [
 ]
 ANSWERABLE = [q for q in QUESTIONS if not q.get("abstain")]
 UNANSWERABLE = [q for q in QUESTIONS if q.get("abstain")]
-# Measured 51/53 = 0.962 on the shipped article and 46/53 = 0.868 on the user's document (see
-# docs/quality.md, "Real text"). The goal is 0.95 on both; the user's document is not there yet.
-ACCURACY_FLOOR = {"shipped": 0.95, "real": 0.85}
+# Measured 52/53 = 0.981 on the shipped article and 48/53 = 0.906 on the user's document (see
+# docs/quality.md, "Real text"). The goal is 0.95 on both; the user's document is not there yet
+# (its five misses need a paraphrase read: "send-off" for "farewell", "the convoy" for "the train").
+ACCURACY_FLOOR = {"shipped": 0.95, "real": 0.90}
 
 
 @pytest.fixture(scope="module", params=["shipped", "real"])

@@ -1,0 +1,98 @@
+"""Question terms a sentence holds in another form: a demonym, an acronym, a measured value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from retrieval.answertype import TYPES
+from retrieval.text import STOPWORDS, terms
+
+# A run of capitalised words, with the small words names keep inside ("United States",
+# "Department of Munitions Industry").
+_RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:(?:of|and|for|the)\s+)*[A-Z][\w'-]*)+")
+_ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b")
+# A demonym made by adding -n to a name ending in -a ("Russia": "Russian", "Korea": "Koreans").
+_DEMONYM = re.compile(r"\b([A-Z][a-z]+a)ns?\b")
+# The words of a question that name a measure rather than a thing ("how fast", "how far").
+_MEASURE_WORDS = frozenset(
+    terms(
+        "fast quick quickly slow slowly speed velocity pace far distance wide deep high tall long "
+        "duration old age cost price pay paid worth spend spent earn percent percentage share proportion "
+        "colour color"
+    )
+)
+
+
+def _initials(run: str) -> str:
+    """Return the initials of a name's capitalised words ("The United States": "us")."""
+    return "".join(w[0] for w in run.split() if w[:1].isupper() and w.lower() not in STOPWORDS).lower()
+
+
+def _acronyms(text: str) -> dict[str, str]:
+    """Return the acronyms of a text, by their letters ("U.S." and "US": "us"), with their term."""
+    found = {}
+    for m in _ACRONYM.finditer(text):
+        word = m.group(0)
+        found[word.replace(".", "").lower()] = next(iter(terms(word)), "")
+    return found
+
+
+def _names(text: str) -> Iterable[tuple[str, set[str]]]:
+    """Yield the initials and terms of every run of capitalised words in text."""
+    for m in _RUN.finditer(text):
+        letters = _initials(m.group(0))
+        if len(letters) >= 2:
+            yield letters, set(terms(m.group(0)))
+
+
+def _pair(demonym: re.Match[str]) -> list[tuple[str, str]]:
+    """Return the demonym's term with the term of the name it comes from ("russian", "russia")."""
+    return list(zip(terms(demonym.group(0)), terms(demonym.group(1)), strict=False))
+
+
+def _demonyms(text: str) -> set[str]:
+    """Return the terms of the names behind the demonyms of a text ("Russian": "russia")."""
+    return {t for m in _DEMONYM.finditer(text) for t in terms(m.group(1))}
+
+
+class QuestionTerms:
+    """A question's content terms, and the other forms a sentence may give them in.
+
+    - a name and its demonym are one term ("Russia" and "a Russian locomotive");
+    - an acronym and the name it abbreviates are one ("the US" and "the United States");
+    - the measure a question asks for is held by a sentence stating that measure in its own
+      unit ("how fast" by "60 km/h", "how far" by "1,200 km", "how long" by "20 hours").
+    """
+
+    def __init__(self, question: str) -> None:
+        self.terms = set(terms(question))
+        # "Russian" in the question is held by a sentence that names Russia.
+        self._demonyms = {t: base for m in _DEMONYM.finditer(question) for t, base in _pair(m)}
+        self._acronyms = {letters: t for letters, t in _acronyms(question).items() if t in self.terms}
+        self._names = list(_names(question))
+        lowered = question.lower()
+        self._measures = [
+            (set(terms(m.group(0))) & _MEASURE_WORDS & self.terms, kind.strong)
+            for kind in TYPES
+            if kind.strong is not None and (m := kind.asks.search(lowered))
+        ]
+
+    def found(self, sentence: str, sentence_terms: Iterable[str]) -> set[str]:
+        """Return the question's terms the sentence holds, in the question's words or another form."""
+        own = set(sentence_terms)
+        hit = self.terms & own
+        if hit == self.terms:
+            return hit
+        own |= _demonyms(sentence)
+        hit |= self.terms & own
+        hit |= {t for t, base in self._demonyms.items() if base in own}
+        short = _acronyms(sentence) if self._acronyms or self._names else {}
+        if self._acronyms:
+            named = {letters for letters, _ in _names(sentence)} | set(short)
+            hit |= {t for letters, t in self._acronyms.items() if letters in named}
+        hit |= {t for letters, name_terms in self._names if letters in short for t in name_terms}
+        for measure, pattern in self._measures:
+            if measure and pattern is not None and pattern.search(sentence):
+                hit |= measure
+        return hit & self.terms

@@ -1,0 +1,69 @@
+"""Question terms held in another form: demonyms, acronyms, measured values (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answer import extract_answer
+from retrieval.matching import QuestionTerms
+from retrieval.models import Passage
+from retrieval.text import terms
+
+ALL: set[str] = set()  # every term of the question (a dotted acronym's term is the stemmer's own)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "held"),
+    [
+        # a name and its demonym, both ways
+        (
+            "What pulled the train in Russia?",
+            "The convoy was pulled by a Russian locomotive.",
+            {"pull", "russia"},
+        ),
+        ("Where do Koreans live?", "Most live in Korea.", {"korean", "live"}),
+        # an acronym and the name it abbreviates, both ways, dotted or not
+        ("What does the US say?", "According to the United States, it was sold.", {"us"}),
+        ("What did the U.S. warn?", "The US warned them.", ALL),
+        ("What did the United States warn?", "The U.S. warned them.", {"unit", "state", "warn"}),
+        ("Who founded the SNP?", "The Scottish National Party was founded in 1934.", {"snp", "found"}),
+        # the measure a question asks for, held by a value in its own unit
+        ("How fast is the train?", "The convoy travels at about 60 km/h.", {"fast"}),
+        ("How long does the trip take?", "It takes 20 hours.", {"long", "take"}),
+        ("How far is the cosmodrome?", "It lies 1,000 km away.", {"far"}),
+        ("What colour is the train?", "It is painted green and gold.", {"colour"}),
+    ],
+)
+def test_a_sentence_holds_question_terms_in_other_forms(question: str, sentence: str, held: set[str]) -> None:
+    matcher = QuestionTerms(question)
+    assert matcher.found(sentence, terms(sentence)) == (matcher.terms if held is ALL else held)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("How fast is the train?", "The train has 12 carriages."),  # "fast" is not held by a count
+        ("How long does the trip take?", "The trip is 1,200 km."),  # nor "long" by a distance
+        ("What does the US say?", "Officials from Ukraine spoke."),  # no name with those initials
+        ("What did Germany say?", "A German official spoke."),  # only names in -a take an -n demonym here
+        ("what did they plan?", "Plan ahead."),  # a capitalised first word is no demonym
+    ],
+)
+def test_other_forms_need_the_right_form(question: str, sentence: str) -> None:
+    matcher = QuestionTerms(question)
+    assert matcher.found(sentence, terms(sentence)) == matcher.terms & set(terms(sentence))
+
+
+def passage(text: str) -> Passage:
+    return Passage("a:0", "a", "Title", None, text, 0, len(text), 1.0, 0.6, 5.0)
+
+
+def test_a_sentence_naming_the_asked_country_by_its_demonym_is_the_answer() -> None:
+    text = (
+        "The train has already crossed into Russia and reached the coast. "
+        "Images show the convoy pulled by a Russian locomotive."
+    )
+    got = extract_answer(
+        "What pulled the train once it was in Russia?", [passage(text)], k=1, max_sentences=1
+    )
+    assert "Russian locomotive" in got.answer
