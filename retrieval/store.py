@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from retrieval.article_meta import info_from, record_meta
 from retrieval.errors import InvalidInput, StoreError
 from retrieval.models import ArticleInfo
 from retrieval.vectors import SENTENCE_VECTORS, pack_vectors
@@ -28,8 +29,6 @@ log = logging.getLogger(__name__)
 
 KB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 STATE_ID = "__state__"
-_INFO_FIELDS = ("title", "source", "url", "author", "date", "added_by", "added_at")
-_FRESH_FIELDS = ("fetched_at", "changed_at", "etag", "last_modified")  # ArticleInfo.freshness()
 
 
 def validate_kb_name(name: str) -> str:
@@ -136,25 +135,6 @@ class ChromaStore:
                 continue
 
 
-def _info_from(record_id: str, meta: dict[str, Any]) -> ArticleInfo:
-    values = {key: meta.get(key) for key in _INFO_FIELDS}
-    return ArticleInfo(
-        id=record_id,
-        title=str(values["title"] or record_id),
-        source=str(values["source"] or ""),
-        url=values["url"],
-        author=values["author"],
-        date=values["date"],
-        added_by=values["added_by"],
-        added_at=str(values["added_at"] or ""),
-        content_hash=str(meta.get("content_hash", "")),
-        chunks=int(meta.get("chunks", 0)),
-        chars=int(meta.get("chars", 0)),
-        **{key: str(meta[key]) for key in _FRESH_FIELDS if meta.get(key)},
-        vanished=int(meta.get("vanished") or 0),
-    )
-
-
 class KBStore:
     """The two Chroma collections of one knowledge base."""
 
@@ -194,7 +174,7 @@ class KBStore:
             )
             for record_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 if record_id != STATE_ID and meta:
-                    found[record_id] = (_info_from(record_id, meta), str(meta.get("version", "")))
+                    found[record_id] = (info_from(record_id, meta), str(meta.get("version", "")))
             if len(got["ids"]) < page:
                 return found
             offset += page
@@ -266,11 +246,8 @@ class KBStore:
         metas: list[dict[str, Any]] = []
         texts: list[str] = []
         for info, version, text in items:
-            # An upsert merges metadata: None deletes what an earlier version had and this one lacks.
-            meta: dict[str, Any] = {k: getattr(info, k) for k in _INFO_FIELDS} | info.freshness()
-            meta.update(content_hash=info.content_hash, chunks=info.chunks, chars=info.chars, version=version)
             ids.append(info.id)
-            metas.append(meta)
+            metas.append(record_meta(info, version))
             texts.append(text)
         # The new token travels in the last request, with the records, not in a request of its own.
         token = uuid.uuid4().hex
