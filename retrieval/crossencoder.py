@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 DELTA_FILE = "answerability-ce.safetensors"
 # sha256 of the shipped delta; tools/train_crossencoder.py prints it for a new build.
-DELTA_SHA256 = ""
+DELTA_SHA256 = "591a7d72f0247710d16c9f2ec1ea9e45b006fdae0c134843988b3509823a5115"
 MAX_LENGTH = 128  # tokens of a pair; the sentence before is cut first, then the sentence
 
 
@@ -85,9 +85,12 @@ def encode_pairs(
     tokenizer: Any, question: str, contexts: list[tuple[str, str]]
 ) -> dict[str, np.ndarray] | None:
     """Return the model inputs of (question, (sentence, before)) pairs, or None if the question fills a pair."""
-    if len(tokenizer.encode(question, add_special_tokens=False).ids) > MAX_LENGTH - 8:
+    try:
+        encodings = tokenizer.encode_batch([(question, second_text(s, b)) for s, b in contexts])
+    except Exception:  # the question alone is longer than a pair: tokenizers cannot cut only the second
+        return None
+    if sum(1 for t in encodings[0].sequence_ids if t == 0) > MAX_LENGTH - 8:
         return None  # no room for the sentence: the gate decides without the check
-    encodings = tokenizer.encode_batch([(question, second_text(s, b)) for s, b in contexts])
     return {
         "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
         "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),

@@ -269,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     platt = fit_platt(
         np.array([logits[i] for i in best.values()]), np.array([float(rows[i]["y"]) for i in best.values()])
     )
+    print(f"Platt scaling of the shown sentence's logit: a {platt[0]:.4f}, b {platt[1]:.4f}")
     for rerank in (False, True):
         report(rows, logits, platt, rerank=rerank)
     reliability(rows, logits, platt)
