@@ -9,36 +9,21 @@ and never imports torch itself.
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
-from retrieval.onnx_export import INPUTS, OPSET
+from retrieval.onnx_export import trace
 
 OUTPUT = "logits"
 
 
 def export(model_dir: Path, delta: Path, target: Path) -> None:
     """Write the tuned cross-encoder to target as ONNX."""
-    import torch
     from safetensors.numpy import load_file
 
     from retrieval.crossencoder_torch import load_scorer
 
     scorer = load_scorer(model_dir, load_file(str(delta)))
-    sample = torch.ones((2, 16), dtype=torch.int64)
-    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS} | {OUTPUT: {0: "batch"}}
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer notes about constant branches, true for any input
-        torch.onnx.export(  # the TorchScript exporter, as retrieval/onnx_export.py explains
-            scorer,
-            (sample, sample, torch.zeros_like(sample)),
-            str(target),
-            input_names=list(INPUTS),
-            output_names=[OUTPUT],
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            dynamo=False,
-        )
+    trace(scorer, target, OUTPUT, {0: "batch"})
 
 
 def main(argv: list[str]) -> int:

@@ -96,7 +96,8 @@ def test_a_question_that_fills_the_pair_is_not_read_on_either_backend(
 @pytest.fixture
 def default_service(settings: Settings) -> Iterator[CitebotService]:
     """The service as `citebot` builds it (ONNX Runtime by default), with the answerability check on."""
-    service = build_service(settings)  # the check is on by default
+    answer = settings.answer.model_copy(update={"answerability": True})  # off by default
+    service = build_service(settings.model_copy(update={"answer": answer}))
     yield service
     service.close()
     _drop_all(service.store)
