@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -90,20 +90,7 @@ async def answer_question(
     if (await bot.guild_config(guild_id)).only_sure:
         answer = withhold_unsure(answer)
     answer_id = secrets.token_hex(6)
-    record = AnswerRecord(
-        guild_id=guild_id,
-        user_id=user.id,
-        question=answer.question,
-        context=context,
-        answer=answer.answer,
-        abstained=answer.abstained,
-        cited=tuple(c.article_id for c in answer.citations),
-        shown=len(answer.citations),
-        sources=tuple(asdict(c) for c in answer.citations),
-        label=answer.label,
-        confidence=answer.confidence,
-        channel_id=channel_id,
-    )
+    record = AnswerRecord.of(answer, guild_id, user.id, context, channel_id=channel_id)
     await bot.service.save_answer(answer_id, record)
     view = AnswerView(answer_id, answer, in_thread=in_thread)
     if answer.abstained:  # "Ask a helper" under an abstention, when the server has a helper role

@@ -12,10 +12,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from retrieval.errors import InvalidInput
 from retrieval.store import ChromaStore, _chroma_call
+
+if TYPE_CHECKING:
+    from retrieval.models import Answer
 
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
@@ -148,6 +151,26 @@ class AnswerRecord(Record):
     confidence: float | None = None
     channel_id: int | None = None  # where it was shown: the channel, thread or forum post
     handed_off_at: str | None = None  # when someone pressed "Ask a helper" under it
+
+    @classmethod
+    def of(
+        cls, answer: Answer, guild_id: int, user_id: int, context: str | None, **more: Any
+    ) -> AnswerRecord:
+        """Return the record of an answer as it was shown (more: at, channel_id)."""
+        return cls(
+            guild_id=guild_id,
+            user_id=user_id,
+            question=answer.question,
+            context=context,
+            answer=answer.answer,
+            abstained=answer.abstained,
+            cited=tuple(c.article_id for c in answer.citations),
+            shown=len(answer.citations),
+            sources=tuple(dataclasses.asdict(c) for c in answer.citations),
+            label=answer.label,
+            confidence=answer.confidence,
+            **more,
+        )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import argparse
 import json
 import random
 import tempfile
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,20 +63,7 @@ def month_of_questions(service: CitebotService, records: Records, now: datetime)
         answer_id, user = f"{n:012x}", 1000 + rng.randrange(25)
         records.answers.put(
             answer_id,
-            AnswerRecord(
-                guild_id=GUILD,
-                user_id=user,
-                question=answer.question,
-                context=None,
-                answer=answer.answer,
-                abstained=answer.abstained,
-                cited=tuple(c.article_id for c in answer.citations),
-                shown=len(answer.citations),
-                sources=tuple(asdict(c) for c in answer.citations),
-                at=asked.isoformat(),
-                label=answer.label,
-                confidence=answer.confidence,
-            ),
+            AnswerRecord.of(answer, GUILD, user, None, at=asked.isoformat()),
         )
         if answer.abstained:
             continue
