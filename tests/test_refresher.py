@@ -213,3 +213,24 @@ async def test_the_loop_checks_on_schedule_and_never_runs_one_server_twice_at_on
     finally:
         loop.cancel()
         await job.close()
+
+
+@pytest.mark.asyncio
+async def test_message_articles_are_never_due_so_no_empty_summary_is_posted(service: AsyncCitebot) -> None:
+    # A message link cannot be fetched again: listed as due, each check would post "refreshed 0".
+    await service.add_message(
+        "The ferry leaves from pier four on weekdays and pier two at weekends.",
+        author="kim",
+        date=None,
+        link="https://discord.com/channels/1/2/3",
+        where="help",
+        kb="g1",
+        added_by="1",
+    )
+    clock, summaries = ManualClock(auto=True), []
+    counting = Counting(service)
+    target = RefreshTarget(1, "g1", DAY)
+    job = refresher(counting, clock, [target], summaries)
+    clock.t += DAY + 1
+    assert await job.refresh(target) is None
+    assert counting.fetched == [] and summaries == [] and clock.slept == []
