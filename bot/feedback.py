@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import guarded
-from bot.handoff import helper_view
+from bot.handoff import helper_view, may_call
 from bot.replies import reply
 from retrieval.errors import NotFound, PermissionDenied
 from retrieval.gaps import REASONS
@@ -93,8 +93,11 @@ def reason_thanks(vote: FeedbackRecord) -> str:
 
 async def thank_for_reason(interaction: discord.Interaction[CitebotBot], vote: FeedbackRecord) -> None:
     """Thank the person privately for the reason they gave, offering "Ask a helper" when the server has one."""
-    record = await interaction.client.service.answer(vote.answer_id)
+    bot = interaction.client
+    record = await bot.service.answer(vote.answer_id)
     view = None
-    if record is not None and record.handed_off_at is None:
-        view = await helper_view(interaction.client, vote.guild_id, vote.answer_id)
+    # Offered only to whoever may press it: anyone else would be refused (bot/handoff.py).
+    config = await bot.guild_config(vote.guild_id)
+    if record is not None and record.handed_off_at is None and may_call(interaction.user, record, config):
+        view = await helper_view(bot, vote.guild_id, vote.answer_id)
     await reply(interaction, reason_thanks(vote), view=view, ephemeral=True)

@@ -23,6 +23,7 @@ from retrieval.records import AnswerRecord, ThreadRecord, now
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
+    from bot.guilds import GuildConfig
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,11 @@ async def helper_view(bot: CitebotBot, guild_id: int, answer_id: str) -> discord
     return view if view.children else None
 
 
+def may_call(user: discord.Member | discord.User, record: AnswerRecord, config: GuildConfig) -> bool:
+    """Tell whether someone may call a helper for an answer: the person who asked, or an editor."""
+    return user.id == record.user_id or is_editor(user, config)
+
+
 async def handed_off(bot: CitebotBot, thread_id: int) -> bool:
     """Tell whether a helper was called in a thread (citebot then answers there only when mentioned)."""
     record = await bot.service.thread(thread_id)
@@ -105,7 +111,7 @@ async def hand_off(interaction: discord.Interaction[CitebotBot], answer_id: str)
         raise InvalidInput(NO_ROLE)
     if record.handed_off_at is not None:
         raise InvalidInput(ALREADY)
-    if interaction.user.id != record.user_id and not is_editor(interaction.user, config):
+    if not may_call(interaction.user, record, config):
         raise PermissionDenied(NOT_YOURS)
     try:
         await bot.cooldown("helper", guild_id, 0)  # one bucket for the whole server

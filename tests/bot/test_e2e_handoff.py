@@ -125,6 +125,21 @@ async def test_after_a_thumbs_down_the_thanks_offer_a_helper(world: World) -> No
     world.fake.assert_no_violations()
 
 
+async def test_after_a_bystanders_thumbs_down_the_thanks_offer_no_helper(world: World) -> None:
+    await set_helper_role(world)
+    bystander = world.fake.add_member(world.guild, "bea")
+    answer = (await world.ask(KIM_QUESTION, user=world.member)).original
+    assert answer is not None
+
+    disliked = await world.click(answer, button_id_down(answer), user=bystander)
+    assert disliked.modal is not None
+    thanked = await (await world.fake.submit_modal(disliked, {"reason": ["wrong"]})).wait_done()
+
+    # Pressing it would only answer NOT_YOURS: the asker or an editor calls a helper.
+    assert thanked.original is not None and thanked.original.button_ids() == []
+    world.fake.assert_no_violations()
+
+
 async def test_a_question_gets_one_helper_call(world: World) -> None:
     role, _ = await set_helper_role(world)
     answer = await world.mention(OUTSIDE)
