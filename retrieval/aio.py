@@ -9,11 +9,12 @@ up an extractive answer, and a long ingest never holds up asks.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.records import AnswerRecord, FeedbackRecord, Records, Retention, ThreadRecord
+from retrieval.records import AnswerRecord, FeedbackRecord, Records, Retention, ThreadRecord, now
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -209,7 +210,8 @@ class AsyncCitebot:
         return await _thread(self.records.threads.get, str(thread_id))
 
     async def save_thread(self, record: ThreadRecord) -> None:
-        """Store what citebot knows of a thread or forum post."""
+        """Store what citebot knows of a thread or forum post, dated now (retention counts from its last change)."""
+        record = dataclasses.replace(record, at=now())
         await _thread(self.records.threads.put, str(record.thread_id), record)
 
     async def guild_record(self, guild_id: int) -> dict[str, Any] | None:

@@ -212,7 +212,7 @@ class ThreadRecord(Record):
     solved_by: int | None = None
     solved_answer_id: str | None = None  # the answer that solved it, if one did
     handed_off_at: str | None = None  # a helper was called: citebot answers only when mentioned
-    at: str = dataclasses.field(default_factory=now)
+    at: str = dataclasses.field(default_factory=now)  # its last change (retention counts from it)
     staff_replied_at: str | None = None  # a helper or moderator first replied (citebot then stays quiet)
 
 

@@ -123,3 +123,15 @@ async def test_the_purger_runs_at_start_and_then_on_schedule(
         assert clock.slept == [6 * 3600, 6 * 3600]
     finally:
         task.cancel()
+
+
+@pytest.mark.asyncio
+async def test_a_thread_is_kept_while_it_changes(fake_service: CitebotService, records: Records) -> None:
+    service: AsyncCitebot = build_async(fake_service)
+    today = datetime.now(UTC)
+    opened = (today - timedelta(days=100)).isoformat(timespec="seconds")
+    await service.save_thread(ThreadRecord(G1, 9, asker_id=ANN, answers=4, at=opened))  # answered again today
+    records.threads.put("10", ThreadRecord(G1, 10, asker_id=ANN, at=opened))  # untouched since
+    assert Retention(records).purge((today - timedelta(days=90)).timestamp()) == 1
+    kept = await service.thread(9)
+    assert kept is not None and kept.answers == 4 and await service.thread(10) is None
