@@ -91,12 +91,6 @@ def may_call(user: discord.Member | discord.User, record: AnswerRecord, config: 
     return user.id == record.user_id or is_editor(user, config)
 
 
-async def handed_off(bot: CitebotBot, thread_id: int) -> bool:
-    """Tell whether a helper was called in a thread (citebot then answers there only when mentioned)."""
-    record = await bot.service.thread(thread_id)
-    return record is not None and record.handed_off_at is not None
-
-
 async def hand_off(interaction: discord.Interaction[CitebotBot], answer_id: str) -> None:
     """Record the hand-off, then post the one message that pings the helper role."""
     bot = interaction.client
