@@ -99,6 +99,22 @@ TYPES: tuple[AnswerType, ...] = (
         _NOTHING,  # a number says nothing of a colour
     ),
     AnswerType(
+        "stance",
+        re.compile(
+            r"\b(?:position|stance)\s+(?:on|towards?|regarding)\b"
+            r"|\b(?:attitude|views?|opinions?|feelings?)\s+(?:on|of|about|towards?|regarding)\b"
+            r"|\bhow (?:does|did|do)\b.*\b(?:feel|think) (?:about|of)\b"
+            r"|\b(?:for|support|supports|supported) or (?:against|oppose|opposes|opposed)\b"
+        ),
+        # a verb or noun of taking sides ("has strongly supported", "opposes", "a backer of")
+        re.compile(
+            r"\b(?:support|oppos|condemn|criticis|criticiz|denounc|welcom|endors|prais|reject|favou?r|"
+            r"approv|disapprov|applaud|back(?=ed|ing|er)|objected|protest)(?:s|e|ed|d|es|ing|ion|er|ers|al)?\b",
+            re.I,
+        ),
+        _NOTHING,  # a number says nothing of a stance
+    ),
+    AnswerType(
         "date",
         re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time|century)\b|\bsince when\b"),
         None,

@@ -19,7 +19,7 @@ _MEASURE_WORDS = frozenset(
     terms(
         "fast quick quickly slow slowly speed velocity pace far distance wide deep high tall long "
         "duration old age cost price pay paid worth spend spent earn percent percentage share proportion "
-        "colour color"
+        "colour color position stance attitude view views opinion opinions feeling feelings"
     )
 )
 

@@ -34,6 +34,13 @@ def passage(text: str, start: int = 0) -> Passage:
         ("What does Russia want?", None),
         ("What colour is Kim's train?", "colour"),
         ("Which color are the carriages?", "colour"),
+        ("What is Kim's position on Russia's war in Ukraine?", "stance"),
+        ("What is the party's stance towards immigration?", "stance"),
+        ("How does the union feel about the plan?", "stance"),
+        ("What was her opinion of the treaty?", "stance"),
+        ("Is the council for or against the garage?", "stance"),
+        ("What is the position of the sun at noon?", None),  # a place, not a side taken
+        ("What position did he play?", None),
     ],
 )
 def test_the_asked_type_is_read_from_the_question_wording(question: str, kind: str | None) -> None:
@@ -57,6 +64,11 @@ def test_the_asked_type_is_read_from_the_question_wording(question: str, kind: s
         ("Who met him?", "he was met by Putin.", WEAK),
         ("What colour is the train?", "It is painted green and gold.", STRONG),
         ("What colour is the train?", "It has 60 carriages.", 0.0),
+        ("What is his position on the war?", "He has strongly supported the war.", STRONG),
+        ("What is his position on the war?", "The senator opposes it.", STRONG),
+        ("What is his position on the war?", "He was an early backer of the campaign.", STRONG),
+        ("What is his position on the war?", "The war began in 2022.", 0.0),  # a number is no cue
+        ("What is his position on the war?", "He came back in 2019.", 0.0),
     ],
 )
 def test_a_sentence_holding_the_asked_unit_scores_above_a_bare_number(
@@ -88,3 +100,12 @@ def test_a_follow_up_keeps_its_own_answer_type_with_the_question_before_as_conte
     )
     got = extract_answer("what about the distance?", [passage(text)], k=3, context="How fast is Kim's train?")
     assert "1,200 km" in got.answer
+
+
+def test_a_stance_question_is_answered_by_the_side_taken_not_by_a_sentence_on_the_topic() -> None:
+    text = (
+        "An analyst said the governor's army needs shells for Russia's long war in Ukraine. "
+        "The governor has firmly backed the Russian campaign in Ukraine."
+    )
+    got = extract_answer("What is the governor's position on Russia's war in Ukraine?", [passage(text)], k=3)
+    assert "firmly backed" in got.answer

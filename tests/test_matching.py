@@ -32,6 +32,7 @@ ALL: set[str] = set()  # every term of the question (a dotted acronym's term is 
         ("How long does the trip take?", "It takes 20 hours.", {"long", "take"}),
         ("How far is the cosmodrome?", "It lies 1,000 km away.", {"far"}),
         ("What colour is the train?", "It is painted green and gold.", {"colour"}),
+        ("What is Kim's position on the war?", "Kim has strongly supported the war.", ALL),
     ],
 )
 def test_a_sentence_holds_question_terms_in_other_forms(question: str, sentence: str, held: set[str]) -> None:
