@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answertype import STRONG, asked_type, cue
-from retrieval.matching import QuestionTerms
+from retrieval.matching import QuestionPhrasing, QuestionTerms
 from retrieval.models import Citation, Passage
-from retrieval.text import is_heading, sentence_spans, terms
+from retrieval.text import is_heading, sentence_spans, stems, terms
 
 NOT_FOUND = "I couldn't find that in the articles."
 
@@ -74,21 +74,24 @@ def coverage(question: str, passages: Sequence[Passage]) -> float:
 
 
 _PRONOUN = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
-# Weights of a conditional-logit sentence ranker fitted on xquad-articles dev questions only.
+# Weights of a conditional-logit sentence ranker fitted on the dev questions of xquad-articles and
+# squad2-dev only (tools/calibrate_answers.py --more ... --fit-only; docs/quality.md).
 WEIGHTS = {
-    "overlap": 6.5,
-    "prev": 2.1,
-    "next": 2.15,
-    "cue": 1.51,
-    "rank0": 0.19,
-    "rank1": 0.2,
-    "pscore": 1.96,
-    "dense": 1.25,
-    "bigram": 1.1,
-    "novel": 0.37,
-    "length": 0.18,
-    "pronoun": 0.22,
-    "cosine": 11.24,
+    "overlap": 6.57,
+    "prev": 1.82,
+    "next": 1.38,
+    "cue": 1.84,
+    "rank0": -0.2,
+    "rank1": -0.03,
+    "pscore": 4.35,
+    "dense": -1.05,
+    "bigram": -0.9,
+    "novel": 1.38,
+    "length": -0.32,
+    "pronoun": 0.26,
+    "cosine": 12.93,
+    "phrase": 1.68,
+    "order": 2.38,
 }
 ANSWER_DEPTH = 3  # answers come from the first 3 passages whatever k is, so k only adds citations
 FEATURES = (
@@ -105,6 +108,8 @@ FEATURES = (
     "length",
     "pronoun",
     "cosine",
+    "phrase",
+    "order",
 )
 
 
@@ -131,6 +136,24 @@ def sentence_cosines(
     return [float(c) if ok else fallback for c, ok in zip(cosines, present, strict=True)]
 
 
+def _split(
+    passages: Sequence[Passage],
+    question_vector: np.ndarray | None,
+    sentence_vectors: Mapping[str, np.ndarray] | None,
+) -> tuple[list[tuple[int, int, int, str, list[str]]], list[float]]:
+    """Return the passages' sentences (passage, start, end, text, terms) and their cosines."""
+    raw: list[tuple[int, int, int, str, list[str]]] = []
+    cosine: list[float] = []
+    for p_index, passage in enumerate(passages):
+        spans = sentence_spans(passage.text)
+        stored = (sentence_vectors or {}).get(passage.chunk_id)
+        cosine += sentence_cosines(passage, spans, question_vector, stored)
+        for s, e in spans:
+            text = passage.text[s:e]
+            raw.append((p_index, passage.start + s, passage.start + e, text, terms(text)))
+    return raw, cosine
+
+
 def features(
     question: str,
     passages: Sequence[Passage],
@@ -144,20 +167,12 @@ def features(
     """
     q_list = terms(question)
     matcher = QuestionTerms(question)
+    phrasing = QuestionPhrasing(question)
     q_terms = matcher.terms
     q_bigrams = _bigrams(q_list)
     asked = asked_type(type_from or question)
-    raw: list[tuple[int, int, int, str, list[str]]] = []
-    found: list[set[str]] = []
-    cosine: list[float] = []
-    for p_index, passage in enumerate(passages):
-        spans = sentence_spans(passage.text)
-        stored = (sentence_vectors or {}).get(passage.chunk_id)
-        cosine += sentence_cosines(passage, spans, question_vector, stored)
-        for s, e in spans:
-            text = passage.text[s:e]
-            raw.append((p_index, passage.start + s, passage.start + e, text, terms(text)))
-            found.append(matcher.found(text, raw[-1][-1]))
+    raw, cosine = _split(passages, question_vector, sentence_vectors)
+    found = [matcher.found(text, ts) for *_, text, ts in raw]
     if not raw or not q_terms:
         return []
     df = {t: sum(1 for held in found if t in held) for t in q_terms}
@@ -171,6 +186,7 @@ def features(
         same_prev = i > 0 and raw[i - 1][0] == p_index
         same_next = i + 1 < len(raw) and raw[i + 1][0] == p_index
         first = text.split(maxsplit=1)[0].lower() if text.split() else ""
+        said = stems(text)
         f = {
             "overlap": share[i],
             "prev": share[i - 1] if same_prev else 0.0,
@@ -185,6 +201,8 @@ def features(
             "length": math.log(1 + len(ts)),
             "pronoun": float(first in _PRONOUN),
             "cosine": cosine[i],
+            "phrase": phrasing.pairs(said),
+            "order": phrasing.in_order(said),
         }
         out.append(SentenceFeatures(p_index, start, end, text, f))
     return out

@@ -1,12 +1,14 @@
-"""Question terms a sentence holds in another form: a demonym, an acronym, a measured value."""
+"""Question terms a sentence holds in another form (a demonym, an acronym, a measured value), and
+the question's phrasing a sentence keeps (its word pairs, its words in order)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 
 from retrieval.answertype import TYPES
-from retrieval.text import STOPWORDS, terms
+from retrieval.text import STOPWORDS, stems, terms, words
 
 # A run of capitalised words, with the small words names keep inside ("United States",
 # "Department of Munitions Industry").
@@ -22,6 +24,9 @@ _MEASURE_WORDS = frozenset(
         "colour color position stance attitude view views opinion opinions feeling feelings"
     )
 )
+
+
+_WH = frozenset(["what", "who", "whom", "whose", "which", "when", "where", "why", "how"])
 
 
 def _initials(run: str) -> str:
@@ -96,3 +101,39 @@ class QuestionTerms:
             if measure and pattern is not None and pattern.search(sentence):
                 hit |= measure
         return hit & self.terms
+
+
+class QuestionPhrasing:
+    """How much of a question's phrasing a sentence keeps, stop words included.
+
+    "in exchange for" or "crossed the border" tell more than the terms "exchange" or "border"
+    alone; "supplied rockets to Russia" keeps the order of "has supplied to Russia".
+    """
+
+    def __init__(self, question: str) -> None:
+        said = stems(question)
+        content = [w not in STOPWORDS for w in words(question)]
+        self._pairs = {
+            (a, b) for i, (a, b) in enumerate(itertools.pairwise(said)) if content[i] or content[i + 1]
+        }
+        self._words = [w for w in said if w not in _WH]
+        self._known = set(self._words)
+
+    def pairs(self, sentence: list[str]) -> float:
+        """Return the share of the question's word pairs (one word a content word) the sentence has."""
+        if not self._pairs:
+            return 0.0
+        return len(self._pairs & set(itertools.pairwise(sentence))) / len(self._pairs)
+
+    def in_order(self, sentence: list[str]) -> float:
+        """Return the share of the question's words (wh-words aside) the sentence has in their order."""
+        shared = [w for w in sentence if w in self._known]  # other words cannot extend the subsequence
+        if not shared:
+            return 0.0
+        longest = [0] * (len(shared) + 1)
+        for word in self._words:
+            row = [0]
+            for j, other in enumerate(shared):
+                row.append(longest[j] + 1 if word == other else max(longest[j + 1], row[j]))
+            longest = row
+        return longest[-1] / len(self._words)

@@ -293,6 +293,11 @@ def words(text: str) -> list[str]:
     return [t.lower().replace(",", "") for t in _TOKEN.findall(text)]
 
 
+def stems(text: str) -> list[str]:
+    """Return the stemmed word tokens of text, stop words included, for matching phrases."""
+    return list(_stemmer().stemWords(words(text)))  # type: ignore[attr-defined]
+
+
 def terms(text: str) -> list[str]:
     """Return stemmed content terms of text (stop words dropped) for lexical matching."""
     stem = _stemmer().stemWord  # type: ignore[attr-defined]
@@ -317,8 +322,9 @@ _VERBLESS_WORDS = 6
 def is_heading(sentence: str) -> bool:
     """Tell whether a sentence reads as a heading or caption rather than a statement.
 
-    A short line without a verb ("The Rukban camp", "Russian President Vladimir Putin.") or
-    without closing punctuation ("train travel") says nothing on its own.
+    A short line without a verb ("The Rukban camp", "Russian President Vladimir Putin."), with
+    only a participle ("Kim Jong-Un leaving for Russia.") or without closing punctuation ("train
+    travel") says nothing on its own.
     """
     tokens = sentence.split()
     if not tokens or len(tokens) > _HEADING_WORDS:
@@ -330,7 +336,10 @@ def is_heading(sentence: str) -> bool:
     if content and all(w[:1].isupper() for w in _TOKEN.findall(sentence) if w.lower() in content):
         return True  # a title-case caption: "Russian President Vladimir Putin."
     short = len(tokens) <= _VERBLESS_WORDS
-    return short and not any(w in _AUXILIARIES or _looks_like_verb(w) for w in words(sentence))
+    said = words(sentence)
+    # A participle with no auxiliary is a caption's ("Kim Jong-Un leaving for Russia."), not a statement's.
+    finite = [w for w in said if _looks_like_verb(w) and not w.endswith("ing")]
+    return short and not any(w in _AUXILIARIES for w in said) and not finite
 
 
 def _looks_like_verb(word: str) -> bool:

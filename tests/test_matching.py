@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from retrieval.answer import extract_answer
-from retrieval.matching import QuestionTerms
+from retrieval.matching import QuestionPhrasing, QuestionTerms
 from retrieval.models import Passage
-from retrieval.text import terms
+from retrieval.text import stems, terms
 
 ALL: set[str] = set()  # every term of the question (a dotted acronym's term is the stemmer's own)
 
@@ -61,10 +61,31 @@ def passage(text: str) -> Passage:
 
 def test_a_sentence_naming_the_asked_country_by_its_demonym_is_the_answer() -> None:
     text = (
-        "The train has already crossed into Russia and reached the coast. "
+        "Russia has already seen trains cross into its coastal region. "
         "Images show the convoy pulled by a Russian locomotive."
     )
     got = extract_answer(
         "What pulled the train once it was in Russia?", [passage(text)], k=1, max_sentences=1
     )
     assert "Russian locomotive" in got.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "pairs", "in_order"),
+    [
+        # "cross the border" kept, inflected: 2 of the 4 pairs, 4 of the 6 words in order
+        ("Where did the train cross the border?", "The convoy crossed the border on Tuesday.", 0.5, 4 / 6),
+        # "in exchange for", small words around one term: 2 of 5 pairs
+        ("What would they get in exchange for the weapons?", "Food came in exchange for shells.", 0.4, 3 / 8),
+        # the question's words in order around the answer: "supplied [rockets] to Russia"
+        ("What has he supplied to Russia?", "He has supplied rockets to Russia.", 1 / 3, 4 / 5),
+        # the same terms, not the phrasing
+        ("What has he supplied to Russia?", "Russia has a supply problem.", 0.0, 2 / 5),
+    ],
+)
+def test_a_sentence_keeps_the_question_phrasing(
+    question: str, sentence: str, pairs: float, in_order: float
+) -> None:
+    phrasing = QuestionPhrasing(question)
+    assert phrasing.pairs(stems(sentence)) == pytest.approx(pairs)
+    assert phrasing.in_order(stems(sentence)) == pytest.approx(in_order)

@@ -73,6 +73,7 @@ def test_sentences_end_where_a_reader_ends_them(text: str, expected: list[str]) 
         "Russian President Vladimir Putin.",
         '"Pleading for help"',
         "A view of the station.",
+        "Kim Jong-Un leaving for Russia.",  # a photo caption: a participle, no auxiliary
     ],
 )
 def test_headings_and_captions_are_headings(line: str) -> None:
@@ -86,7 +87,8 @@ def test_headings_and_captions_are_headings(line: str) -> None:
         "Kim went home.",
         "Paris is big.",
         "The project ran until 1990.",
-        "Kim Jong-Un leaving for Russia.",
+        "He is leaving for Russia.",
+        "Kim leaves for Russia.",
     ],
 )
 def test_short_statements_are_not_headings(line: str) -> None:

@@ -1,13 +1,15 @@
 """Calibrate the extractive answerer on the dev split of xquad-articles (never on test).
 
 Usage: .venv/bin/python -m tools.calibrate_answers --articles PATH --questions PATH
+       [--more ARTICLES QUESTIONS ...] [--fit-only]
 
 Retrieves each dev question twice: from a knowledge base of all 48 articles (answerable), and
 from one that lacks the question's article (what a question about an article that was never
 added looks like; six knowledge bases, each without 8 of the articles). It prints, from the code
 as it is:
 - the sentence ranker refit: top-1 in 5-fold cross-validation by article, and the weights
-  fitted on all of dev (to copy into retrieval/answer.py WEIGHTS);
+  fitted on all of dev (to copy into retrieval/answer.py WEIGHTS); --more adds the dev questions
+  of another set (squad2-dev) to the ranker's fit, and --fit-only stops there;
 - the abstention gate's trade-off: the share of answerable questions answered against the share
   of left-out questions that abstain, over a grid of its four floors (min_dense_score,
   min_overlap, min_coverage, min_sentence_cosine);
@@ -49,6 +51,7 @@ def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[
 
     The left-out runs ingest all articles but one fold of them (8 articles for 6 folds), as
     `citebot eval --withhold 8` does, so BM25 statistics are those of a corpus without them.
+    With folds=0 there are no left-out runs (the ranker's fit needs none).
     """
     settings = load_settings()
     articles = ev.load_articles(articles_path)
@@ -59,7 +62,7 @@ def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[
     groups = [set(order[i::folds]) for i in range(folds)]
     present: dict[str, tuple[list[Passage], dict[str, np.ndarray]]] = {}
     left_out: dict[str, tuple[list[Passage], dict[str, np.ndarray]]] = {}
-    for group in [set(), *groups]:
+    for group in [set(), *(groups if folds else [])]:
         with tempfile.TemporaryDirectory(prefix="citebot-calibrate-") as tmp:
             local = scratch_settings(settings, Path(tmp), "calibrate")
             service = build_service(local, embedder=embedder)
@@ -70,7 +73,11 @@ def retrieve(articles_path: Path, questions_path: Path, folds: int = 6) -> list[
                 query = service.prepare(q.question, k=ans.ANSWER_DEPTH)
                 found = service.retrieve(query, service.embed(query))
                 (left_out if group else present)[q.id] = (found.passages, found.sentence_vectors)
-    return [Case(q, embedder.encode([q.question])[0], *present[q.id], *left_out[q.id]) for q in questions]
+    absent: tuple[list[Passage], dict[str, np.ndarray]] = ([], {})
+    return [
+        Case(q, embedder.encode([q.question])[0], *present[q.id], *left_out.get(q.id, absent))
+        for q in questions
+    ]
 
 
 def gate_inputs(
@@ -97,18 +104,23 @@ def _nll(w: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]], l2: float) 
     return total, grad
 
 
-def fit_ranker(cases: list[Case], l2: float = 0.03, folds: int = 5) -> None:
+def fit_ranker(sets: dict[str, list[Case]], l2: float = 0.03, folds: int = 5) -> None:
     """Fit the sentence ranker's weights; print 5-fold (by article) top-1 and the weights on all of dev."""
     from scipy.optimize import minimize
 
     data = []
-    for c in cases:
-        feats = ans.features(c.question.question, c.present, c.vector, c.present_vectors)
-        if not feats:
-            continue
-        x = np.array([[f.values[name] for name in ans.FEATURES] for f in feats])
-        y = np.array([ev.answer_contains(f.text, c.question.answers) for f in feats])
-        data.append((c.question.article_id, x, y))
+    for name, cases in sets.items():
+        for c in cases:
+            feats = [
+                f
+                for f in ans.features(c.question.question, c.present, c.vector, c.present_vectors)
+                if not ans.is_heading(f.text)  # never shown as the answer, so not ranked
+            ]
+            if not feats:
+                continue
+            x = np.array([[f.values[name] for name in ans.FEATURES] for f in feats])
+            y = np.array([ev.answer_contains(f.text, c.question.answers) for f in feats])
+            data.append((f"{name}/{c.question.article_id}", x, y))
     articles = sorted({a for a, _, _ in data})
     fold = {a: i % folds for i, a in enumerate(articles)}
 
@@ -117,14 +129,16 @@ def fit_ranker(cases: list[Case], l2: float = 0.03, folds: int = 5) -> None:
         start = np.zeros(len(ans.FEATURES))
         return np.asarray(minimize(_nll, start, args=(trainable, l2), jac=True, method="L-BFGS-B").x)
 
-    hits = 0
+    hits: dict[str, int] = dict.fromkeys(sets, 0)
     for k in range(folds):
         w = fit([(x, y) for a, x, y in data if fold[a] != k])
-        hits += sum(bool(y[np.argmax(x @ w)]) for a, x, y in data if fold[a] == k)
-    shipped = np.array([ans.WEIGHTS[name] for name in ans.FEATURES])
-    current = sum(bool(y[np.argmax(x @ shipped)]) for _, x, y in data)
-    print(f"sentence ranker top-1: shipped weights {current / len(cases):.3f} on dev, ", end="")
-    print(f"refit {hits / len(cases):.3f} in {folds}-fold cross-validation by article")
+        for a, x, y in data:
+            hits[a.split("/")[0]] += fold[a] == k and bool(y[np.argmax(x @ w)])
+    shipped = np.array([ans.WEIGHTS.get(name, 0.0) for name in ans.FEATURES])
+    for name, cases in sets.items():
+        current = sum(bool(y[np.argmax(x @ shipped)]) for a, x, y in data if a.startswith(f"{name}/"))
+        print(f"sentence ranker top-1 on {name} dev: shipped weights {current / len(cases):.4f}, ", end="")
+        print(f"refit {hits[name] / len(cases):.4f} in {folds}-fold cross-validation by article")
     weights = fit([(x, y) for _, x, y in data])
     print(
         "weights fitted on all of dev:",
@@ -132,16 +146,31 @@ def fit_ranker(cases: list[Case], l2: float = 0.03, folds: int = 5) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the ranker refit, the gate's trade-off and the second-sentence grid on dev."""
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=Path, required=True, help="xquad-articles articles.jsonl")
     parser.add_argument("--questions", type=Path, required=True, help="xquad-articles questions.jsonl")
+    parser.add_argument(
+        "--more",
+        nargs=2,
+        action="append",
+        default=[],
+        type=Path,
+        metavar=("ARTICLES", "QUESTIONS"),
+        help="another set whose dev questions join the ranker's fit (e.g. squad2-dev)",
+    )
     parser.add_argument("--fit-only", action="store_true", help="fit the sentence ranker and stop")
-    args = parser.parse_args(argv)
-    cases = retrieve(args.articles, args.questions)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the ranker refit, the gate's trade-off and the second-sentence grid on dev."""
+    args = _arguments(argv)
+    cases = retrieve(args.articles, args.questions, folds=0 if args.fit_only else 6)
     n = len(cases)
-    fit_ranker(cases)
+    sets = {args.questions.parent.name: cases}
+    sets.update({q.parent.name: retrieve(a, q, folds=0) for a, q in args.more})
+    fit_ranker(sets)
     if args.fit_only:
         return 0
     present = [gate_inputs(c, c.present, c.present_vectors) for c in cases]
