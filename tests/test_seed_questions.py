@@ -29,10 +29,11 @@ QUESTIONS = [
 ]
 ANSWERABLE = [q for q in QUESTIONS if not q.get("abstain")]
 UNANSWERABLE = [q for q in QUESTIONS if q.get("abstain")]
-# Measured 52/53 = 0.981 on the shipped article and 48/53 = 0.906 on the user's document (see
-# docs/quality.md, "Real text"). The goal is 0.95 on both; the user's document is not there yet
-# (its five misses need a paraphrase read: "send-off" for "farewell", "the convoy" for "the train").
-ACCURACY_FLOOR = {"shipped": 0.95, "real": 0.90}
+# Measured 51/53 = 0.962 on the shipped article and 50/53 = 0.943 on the user's document (see
+# docs/quality.md, "Real text"). The goal is 0.95 on both; the user's document is one question short
+# (its three misses need a paraphrase read: "send-off" for "farewell", "the convoy" for "the train").
+# One more miss on either text fails.
+ACCURACY_FLOOR = {"shipped": 0.95, "real": 0.94}
 
 
 @pytest.fixture(scope="module", params=["shipped", "real"])
