@@ -12,7 +12,7 @@ import numpy as np
 from retrieval.answertype import STRONG, asked_type, cue
 from retrieval.matching import QuestionPhrasing, QuestionTerms
 from retrieval.models import Citation, Passage
-from retrieval.text import is_heading, sentence_spans, stems, terms
+from retrieval.text import STOPWORDS, is_heading, sentence_spans, stem_words, terms, words
 
 NOT_FOUND = "I couldn't find that in the articles."
 
@@ -140,18 +140,25 @@ def _split(
     passages: Sequence[Passage],
     question_vector: np.ndarray | None,
     sentence_vectors: Mapping[str, np.ndarray] | None,
-) -> tuple[list[tuple[int, int, int, str, list[str]]], list[float]]:
-    """Return the passages' sentences (passage, start, end, text, terms) and their cosines."""
+) -> tuple[list[tuple[int, int, int, str, list[str]]], list[float], list[list[str]]]:
+    """Return the passages' sentences (passage, start, end, text, terms), their cosines and stems.
+
+    The stems keep the stop words (for phrasing); the terms are the stems of the other words.
+    """
     raw: list[tuple[int, int, int, str, list[str]]] = []
     cosine: list[float] = []
+    said: list[list[str]] = []
     for p_index, passage in enumerate(passages):
         spans = sentence_spans(passage.text)
         stored = (sentence_vectors or {}).get(passage.chunk_id)
         cosine += sentence_cosines(passage, spans, question_vector, stored)
         for s, e in spans:
             text = passage.text[s:e]
-            raw.append((p_index, passage.start + s, passage.start + e, text, terms(text)))
-    return raw, cosine
+            tokens = words(text)
+            said.append(stem_words(tokens))
+            kept = [stem for w, stem in zip(tokens, said[-1], strict=True) if w not in STOPWORDS]
+            raw.append((p_index, passage.start + s, passage.start + e, text, kept))
+    return raw, cosine, said
 
 
 def features(
@@ -171,7 +178,7 @@ def features(
     q_terms = matcher.terms
     q_bigrams = _bigrams(q_list)
     asked = asked_type(type_from or question)
-    raw, cosine = _split(passages, question_vector, sentence_vectors)
+    raw, cosine, said = _split(passages, question_vector, sentence_vectors)
     found = [matcher.found(text, ts) for *_, text, ts in raw]
     if not raw or not q_terms:
         return []
@@ -186,7 +193,6 @@ def features(
         same_prev = i > 0 and raw[i - 1][0] == p_index
         same_next = i + 1 < len(raw) and raw[i + 1][0] == p_index
         first = text.split(maxsplit=1)[0].lower() if text.split() else ""
-        said = stems(text)
         f = {
             "overlap": share[i],
             "prev": share[i - 1] if same_prev else 0.0,
@@ -201,8 +207,8 @@ def features(
             "length": math.log(1 + len(ts)),
             "pronoun": float(first in _PRONOUN),
             "cosine": cosine[i],
-            "phrase": phrasing.pairs(said),
-            "order": phrasing.in_order(said),
+            "phrase": phrasing.pairs(said[i]),
+            "order": phrasing.in_order(said[i]),
         }
         out.append(SentenceFeatures(p_index, start, end, text, f))
     return out

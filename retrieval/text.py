@@ -295,7 +295,12 @@ def words(text: str) -> list[str]:
 
 def stems(text: str) -> list[str]:
     """Return the stemmed word tokens of text, stop words included, for matching phrases."""
-    return list(_stemmer().stemWords(words(text)))  # type: ignore[attr-defined]
+    return stem_words(words(text))
+
+
+def stem_words(tokens: list[str]) -> list[str]:
+    """Return the stems of word tokens, in one call of the stemmer."""
+    return list(_stemmer().stemWords(tokens))  # type: ignore[attr-defined]
 
 
 def terms(text: str) -> list[str]:
