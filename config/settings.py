@@ -126,7 +126,7 @@ class AnswerSettings(BaseModel):
         1.0, gt=0.0, le=100.0, description="Cosine of the answer sentence with the question."
     )
     second_sentence_ratio: float = Field(
-        0.7,
+        0.6,
         ge=0.0,
         le=1.0,
         description="Also show the runner-up sentence when its probability is at least this share "
