@@ -43,12 +43,11 @@ bench: $(STAMP)
 loadtest: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/bot/test_load.py
 
-# Rebuild retrieval/data/answerability-ce.safetensors (the fine-tuned cross-encoder's top layers)
-# from the dev splits (docs/answerability.md). The shipped file is checked against
-# retrieval/crossencoder.py DELTA_SHA256.
+# Rebuild retrieval/data/answerability.safetensors from the dev splits (minutes; see docs/quality.md).
+# The shipped file is checked against retrieval/answerability.py WEIGHTS_SHA256.
 EVAL ?= ../shared/eval
 answerability: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m tools.train_crossencoder --squad2 $(EVAL)/squad2-dev --xquad $(EVAL)/xquad-articles
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tools.train_answerability --squad2 $(EVAL)/squad2-dev --xquad $(EVAL)/xquad-articles
 
 serve: $(STAMP)
 	$(BIN)/citebot serve

@@ -134,12 +134,12 @@ class AnswerSettings(BaseModel):
     )
     answerability: bool = Field(
         False,
-        description="Read the question together with the answer sentence in a fine-tuned cross-encoder and "
-        "give the answer a calibrated confidence (the answerability check). "
+        description="Read the question together with each of the first candidate sentences and show the "
+        "one most likely to answer it (the answerability check; needs the default embedding model). "
         "Off by default: it does not yet meet its goals (docs/answerability.md).",
     )
     min_confidence: float = Field(
-        0.12,
+        0.05,
         ge=0.0,
         le=1.0,
         description="Abstain when the answerability check gives the answer a lower probability.",

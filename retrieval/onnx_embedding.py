@@ -107,22 +107,9 @@ def checked_export(directory: Path) -> Path | None:
     return None
 
 
-def ensure_export(
-    model_dir: Path,
-    cache_root: Path,
-    name: str = "",
-    *,
-    module: str = "retrieval.onnx_export",
-    extra: tuple[Path, ...] = (),
-) -> Path:
-    """Return the ONNX file of model_dir under cache_root, exporting it first if absent or corrupt.
-
-    module is the exporter run as `python -m module model_dir *extra target`; the extra files'
-    contents are part of the export's key, so a new one is exported again.
-    """
+def ensure_export(model_dir: Path, cache_root: Path, name: str = "") -> Path:
+    """Return the ONNX file of model_dir under cache_root, exporting it first if absent or corrupt."""
     key = source_key(model_dir)
-    if extra:
-        key = hashlib.sha256((key + "".join(file_sha256(p) for p in extra) + module).encode()).hexdigest()
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.rsplit("/", 1)[-1] or model_dir.name)
     target = cache_root / f"{slug}-{key[:16]}"
     found = checked_export(target)
@@ -132,7 +119,7 @@ def ensure_export(
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_root))
     try:
         log.warning("exporting embedding model %s to ONNX in %s (once; about a minute)", slug, cache_root)
-        cmd = [sys.executable, "-m", module, str(model_dir), *map(str, extra), str(tmp / _MODEL)]
+        cmd = [sys.executable, "-m", "retrieval.onnx_export", str(model_dir), str(tmp / _MODEL)]
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -194,11 +181,6 @@ class OnnxEmbedder(PairReader):
     def export_root(self) -> Path:
         """Return the directory the ONNX exports are kept in."""
         return self._cache_root
-
-    def on_onnx(self) -> bool:
-        """Tell whether the model runs on ONNX Runtime (loading it first), not on the torch fallback."""
-        self.load()
-        return self._fallback is None
 
     def export(self) -> Path:
         """Return the checked ONNX file of the model, exporting it first if needed."""

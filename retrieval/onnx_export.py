@@ -35,25 +35,18 @@ def export(source: Path, target: Path) -> None:
             )
             return out.last_hidden_state
 
-    trace(TokenVectors(model), target, OUTPUT, {0: "batch", 1: "tokens"})
-
-
-def trace(module: Any, target: Path, output: str, output_axes: dict[int, str]) -> None:
-    """Write module (token ids, attention mask, token types in; output out) to target as ONNX."""
-    import torch
-
     sample = torch.ones((2, 16), dtype=torch.int64)
-    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS} | {output: output_axes}
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, OUTPUT)}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes about constant branches, true for any input
         # The TorchScript exporter: the dynamo one (torch 2.13, onnxscript 0.7) produced wrong
         # vectors for this model (cosine ~0 against torch) in a side-by-side check.
         torch.onnx.export(
-            module,
+            TokenVectors(model),
             (sample, sample, torch.zeros_like(sample)),
             str(target),
             input_names=list(INPUTS),
-            output_names=[output],
+            output_names=[OUTPUT],
             dynamic_axes=axes,
             opset_version=OPSET,
             dynamo=False,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from config.settings import MAX_K
 from retrieval.adding import add_documents, load_seeds
 from retrieval.answer import Gate, extract_answer
-from retrieval.answerability import AnswerabilityCheck, label_for
+from retrieval.answerability import AnswerabilityCheck, label_for, load_head
 from retrieval.asking import Query, Retrieval
 from retrieval.errors import CitebotError, FetchError, Gone, InvalidInput, NotFound
 from retrieval.kbcache import OpenCache
@@ -192,14 +192,11 @@ class CitebotService:
 
     def answerability(self) -> AnswerabilityCheck | None:
         """Return the answerability check (loaded once), or None when it is off or cannot run."""
-        if not self.settings.answer.answerability:
+        if not self.settings.answer.answerability or not self.embedder.reads_pairs:
             return None
         with self._answerability_lock:
             if self._answerability is None:
-                from retrieval.crossencoder import make_cross_encoder
-
-                encoder = make_cross_encoder(self.embedder, self.settings.embedding)
-                self._answerability = AnswerabilityCheck(encoder)
+                self._answerability = AnswerabilityCheck(load_head(), self.embedder)
             return self._answerability
 
     def compose(
