@@ -62,6 +62,13 @@ class EmbeddingSettings(BaseModel):
     export_dir: Path | None = Field(
         None, description="Where ONNX exports of the model are kept (unset: DATA_DIR/models)."
     )
+    batch_tokens: int = Field(
+        1024,
+        ge=1,
+        le=1_000_000,
+        description="ONNX Runtime: padded tokens per encode batch; texts are batched by token "
+        "length, so short texts go in bigger batches (at most batch_size texts).",
+    )
 
 
 class ChromaSettings(BaseModel):

@@ -174,6 +174,7 @@ class OnnxEmbedder(PairReader):
         self._tokenizer: Any = None
         self._pair_tokenizer: Any = None
         self._inputs: list[str] = []
+        self._pad_id = 0
         self._fallback: SentenceTransformerEmbedder | None = None
         self.dimension = 0
 
@@ -214,7 +215,10 @@ class OnnxEmbedder(PairReader):
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         st_config = _json(self._model_dir / "sentence_bert_config.json")
-        tokenizer = self._tokenizer_for(int(st_config.get("max_seq_length") or 512), "longest_first")
+        # Unpadded: texts are batched by token length and padded per batch (_run).
+        tokenizer = self._tokenizer_for(
+            int(st_config.get("max_seq_length") or 512), "longest_first", pad=False
+        )
         # Pairs are cut as sentence-transformers' tokenizer cuts them for the torch path:
         # the context only, to the length the answerability head was trained on.
         pairs = self._tokenizer_for(PAIR_MAX_LENGTH, "only_second")
@@ -222,38 +226,46 @@ class OnnxEmbedder(PairReader):
         self.dimension = int(_json(self._model_dir / "config.json")["hidden_size"])
         self._tokenizer, self._pair_tokenizer, self._session = tokenizer, pairs, session
 
-    def _tokenizer_for(self, max_length: int, strategy: str) -> Any:
-        """Return the model's fast tokenizer, cutting at max_length and padding to the longest."""
+    def _tokenizer_for(self, max_length: int, strategy: str, *, pad: bool = True) -> Any:
+        """Return the model's fast tokenizer, cutting at max_length and padding to the longest (or not)."""
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self._model_dir / "tokenizer.json"))
         tokenizer.enable_truncation(max_length, strategy=strategy)
-        pad = tokenizer.padding or {}
-        pad_token = pad.get("pad_token", "[PAD]")
+        padding = tokenizer.padding or {}
+        pad_token = padding.get("pad_token", "[PAD]")
         pad_id = tokenizer.token_to_id(pad_token)
-        tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0, pad_token=pad_token)
+        self._pad_id = pad_id if pad_id is not None else 0
+        if pad:
+            tokenizer.enable_padding(pad_id=self._pad_id, pad_token=pad_token)
+        else:
+            tokenizer.no_padding()  # tokenizer.json may pad every text to a fixed length
         return tokenizer
-
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-        """Return token vectors (batch, tokens, dim), the attention mask and the encodings."""
-        encodings = self._tokenizer.encode_batch(texts)
-        tokens, mask = self._run(encodings)
-        return tokens, mask, encodings
 
     def _run(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Return the token vectors (batch, tokens, dim) of encoded texts, and their attention mask."""
-        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-        types = np.asarray([e.type_ids for e in encodings], dtype=np.int64)
+        ids = np.full((len(encodings), max(len(e.ids) for e in encodings)), self._pad_id, dtype=np.int64)
+        mask, types = np.zeros_like(ids), np.zeros_like(ids)
+        for row, e in enumerate(encodings):  # padded here, to the batch's longest text
+            n = len(e.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         tokens = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
         return np.asarray(tokens, dtype=np.float32), mask
 
-    def _batches(self, texts: list[str]) -> list[list[int]]:
-        """Return text indices in batches of similar length, as SentenceTransformer.encode forms them."""
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        size = self._settings.batch_size
-        return [order[lo : lo + size] for lo in range(0, len(order), size)]
+    def _batches(self, encodings: list[Any]) -> list[list[int]]:
+        """Return indices in batches of similar token length, each within the padded-token budget."""
+        # Padding is computed for nothing, and a batch's attention scores grow with its size:
+        # small batches of equal length ran 1.4x faster than 64 texts sorted by characters.
+        lengths = [len(e.ids) for e in encodings]
+        budget, most = self._settings.batch_tokens, self._settings.batch_size
+        batches: list[list[int]] = []
+        for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+            last = batches[-1] if batches else []
+            if not last or len(last) >= most or (len(last) + 1) * lengths[last[0]] > budget:
+                batches.append(last := [])
+            last.append(i)
+        return batches
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Return unit vectors for texts, loading the model on first use."""
@@ -262,8 +274,9 @@ class OnnxEmbedder(PairReader):
         if self._fallback is not None:
             return self._fallback.encode(texts)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for index in self._batches(texts):
-            tokens, mask, _ = self._forward([texts[i] for i in index])
+        encodings = self._tokenizer.encode_batch(texts)
+        for index in self._batches(encodings):
+            tokens, mask = self._run([encodings[i] for i in index])
             vectors[index] = _mean_pool(tokens, mask)
         return vectors
 
@@ -277,17 +290,19 @@ class OnnxEmbedder(PairReader):
             return self._fallback.encode_passages(texts, spans)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
-        for index in self._batches(texts):
-            tokens, mask, encodings = self._forward([texts[i] for i in index])
+        encodings = self._tokenizer.encode_batch(texts)
+        for index in self._batches(encodings):
+            tokens, mask = self._run([encodings[i] for i in index])
             vectors[index] = _mean_pool(tokens, mask)
             for row, i in enumerate(index):
-                starts, ends = np.asarray(encodings[row].offsets, dtype=np.int64).reshape(-1, 2).T
+                starts, ends = np.asarray(encodings[i].offsets, dtype=np.int64).reshape(-1, 2).T
+                own = tokens[row, : len(starts)]  # the text's tokens, without the batch's padding
                 out = np.zeros((len(spans[i]), self.dimension), dtype=np.float32)
                 for j, (s, e) in enumerate(spans[i]):
-                    # Special and padding tokens have empty offsets; truncated tokens are absent.
+                    # Special tokens have empty offsets; truncated tokens are absent.
                     inside = (ends > starts) & (starts >= s) & (ends <= e)
                     if inside.any():
-                        out[j] = unit_vector(tokens[row][inside].mean(axis=0))
+                        out[j] = unit_vector(own[inside].mean(axis=0))
                 pooled[i] = out
         return vectors, pooled
 

@@ -136,3 +136,26 @@ def test_a_failed_export_falls_back_to_torch_unless_onnx_is_required(
     required = make_embedder(EmbeddingSettings(backend="onnx"), tmp_path)
     with pytest.raises(CitebotError, match="no space left"):
         required.encode(["x"])
+
+
+def test_batches_follow_token_length_within_the_budget(onnx_embedder: OnnxEmbedder) -> None:
+    encodings = onnx_embedder._tokenizer.encode_batch(TEXTS * 3)
+    lengths = [len(e.ids) for e in encodings]
+    batches = onnx_embedder._batches(encodings)
+    assert sorted(i for b in batches for i in b) == list(range(len(encodings)))
+    budget, most = onnx_embedder._settings.batch_tokens, onnx_embedder._settings.batch_size
+    for batch in batches:  # longest first; a text longer than the budget goes alone
+        assert lengths[batch[0]] == max(lengths[i] for i in batch)
+        assert len(batch) <= most and (len(batch) == 1 or len(batch) * lengths[batch[0]] <= budget)
+    assert len({len(b) for b in batches}) > 1  # short texts share bigger batches
+
+
+def test_vectors_do_not_depend_on_the_batch_a_text_lands_in(onnx_embedder: OnnxEmbedder) -> None:
+    spans = [sentence_spans(t) for t in TEXTS]
+    together, pooled = onnx_embedder.encode_passages(TEXTS, spans)
+    for i, text in enumerate(TEXTS):
+        alone, alone_pooled = onnx_embedder.encode_passages([text], [spans[i]])
+        assert _cosines(together[i : i + 1], alone)[0] >= 0.99999, text[:40]
+        placed = np.linalg.norm(alone_pooled[0], axis=1) > 0
+        if placed.any():
+            assert _cosines(pooled[i][placed], alone_pooled[0][placed]).min() >= 0.99999, text[:40]
