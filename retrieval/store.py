@@ -12,11 +12,13 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrieval.article_meta import info_from, record_meta
 from retrieval.errors import InvalidInput, StoreError
 from retrieval.models import ArticleInfo
+from retrieval.storemark import SeenToken
 from retrieval.vectors import SENTENCE_VECTORS, pack_vectors
 
 if TYPE_CHECKING:
@@ -66,8 +68,9 @@ def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
 class ChromaStore:
     """A Chroma client (embedded or server) holding any number of knowledge bases."""
 
-    def __init__(self, client: Any, batch_size: int = 1000) -> None:
+    def __init__(self, client: Any, batch_size: int = 1000, db_file: Path | None = None) -> None:
         self._client = client
+        self._db_file = db_file  # the embedded store's database (None for a server)
         self._batch = min(batch_size, int(getattr(client, "get_max_batch_size", lambda: batch_size)()))
 
     @classmethod
@@ -75,7 +78,8 @@ class ChromaStore:
         """Open the embedded store under the data directory, or the configured server."""
         from retrieval.chroma_client import open_client
 
-        return cls(open_client(settings), settings.chroma.batch_size)
+        db_file = None if settings.chroma.url else settings.data_dir / "chroma" / "chroma.sqlite3"
+        return cls(open_client(settings), settings.chroma.batch_size, db_file)
 
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
@@ -103,7 +107,7 @@ class ChromaStore:
             metadata={"hnsw:space": "cosine"},
             embedding_function=None,
         )
-        return KBStore(name, chunks, articles, self._batch, small)
+        return KBStore(name, chunks, articles, self._batch, small=small, db=self._db_file)
 
     def collection(self, name: str) -> Any:
         """Open (creating if needed) a plain collection that holds no text vectors."""
@@ -138,16 +142,22 @@ class ChromaStore:
 class KBStore:
     """The two Chroma collections of one knowledge base."""
 
-    def __init__(self, name: str, chunks: Any, articles: Any, batch: int, small_sync: bool = False) -> None:
+    def __init__(
+        self, name: str, chunks: Any, articles: Any, batch: int, *, small: bool, db: Path | None
+    ) -> None:
         self.name = name
+        self._token = SeenToken(db)
         self._chunks = chunks
         self._articles = articles
         self._batch = batch
-        self._small_sync = small_sync  # on the small HNSW sync threshold (chroma_client)
+        self._small_sync = small  # on the small HNSW sync threshold (chroma_client)
 
     def token(self) -> str:
-        """Return the change token; it differs after every committed change."""
-        got = _chroma_call("reading the state", self._articles.get, ids=[STATE_ID])
+        """Return the change token (it differs after every commit); unread if the files are unchanged."""
+        return self._token.get(self._read_token)
+
+    def _read_token(self) -> str:
+        got = _chroma_call("reading the state", self._articles.get, ids=[STATE_ID], include=["metadatas"])
         metas = got.get("metadatas") or []
         return str(metas[0].get("token")) if metas and metas[0] else ""
 
