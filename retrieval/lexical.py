@@ -7,6 +7,10 @@ variant, which this index replaced. A chunk is live while its article's visible 
 the chunk's; replaced and removed versions stay in their segment, masked, until a merge drops
 them. Segments merge like a log (the newest two when the newer holds at least half as many
 chunks), so each chunk is rewritten O(log n) times and one add costs O(its own chunks).
+
+Each segment may also keep its chunks' embeddings in 8 bits (a byte per dimension and a scale
+per chunk, 0.4 KB a chunk): enough to bound the cosine of a BM25 hit with a query from above
+(`Hit.upper`), so the search reads the exact embeddings only of hits that could rank.
 """
 
 from __future__ import annotations
@@ -29,10 +33,38 @@ from retrieval.text import terms
 log = logging.getLogger(__name__)
 
 K1, B = 1.5, 0.75  # bm25s's defaults
-FORMAT = 3  # 2: chunks saved with their texts, still read
-_READS = (2, FORMAT)
+FORMAT = 4  # 4: with 8-bit embeddings if known; 3: without; 2: with texts. All read.
+_READS = (2, 3, FORMAT)
 _MANIFEST = "segments.json"
 _FIELDS = ("id", "article_id", "version", "start", "end")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A chunk BM25 found, its score, and an upper bound of its cosine with the query (None: unknown)."""
+
+    chunk: StoredChunk
+    score: float
+    upper: float | None = None
+
+
+def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (int8 codes, float32 scales) with each row about codes * scale, off by <= scale / 2."""
+    top = np.abs(vectors).max(axis=1)
+    scales = np.where(top > 0, top / 127, 1.0).astype(np.float32)
+    codes = np.clip(np.rint(vectors / scales[:, None]), -127, 127).astype(np.int8)
+    return codes, scales
+
+
+def _upper(seg: Segment, row: int, query: np.ndarray, slack: float) -> float | None:
+    """Return an upper bound of the cosine of a segment's chunk with a query, or None if unknown.
+
+    slack is half the query's L1 norm: each dimension's code is off by at most half the scale.
+    """
+    if seg.codes is None or seg.scales is None:
+        return None
+    scale = float(seg.scales[row])
+    return scale * float(seg.codes[row].astype(np.float64) @ query) + scale * slack + 1e-5
 
 
 @dataclass
@@ -50,6 +82,8 @@ class Segment:
     # The term-frequency part of each entry's score for one average length (as bm25s stores it).
     tfc: np.ndarray | None = None
     tfc_avg: float = 0.0
+    codes: np.ndarray | None = None  # int8 embeddings, one row per chunk (None: not known)
+    scales: np.ndarray | None = None  # per chunk: its embedding is about codes * scale
 
     def weigh(self, avg: float) -> None:
         """Compute each entry's term-frequency component for the average chunk length avg."""
@@ -104,9 +138,13 @@ def _rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
         new_terms += seg.new_terms
         offset += int(live.sum())
     indptr, r, c = _from_coo(np.concatenate(rows), np.concatenate(cols), np.concatenate(counts), width)
-    return Segment(
+    merged = Segment(
         uuid.uuid4().hex[:12], chunks, np.concatenate(lengths), indptr, r, c, new_terms, np.diff(indptr)
     )
+    if all(seg.codes is not None and seg.scales is not None for seg, _ in parts):
+        merged.codes = np.concatenate([seg.codes[live] for seg, live in parts])  # type: ignore[index]
+        merged.scales = np.concatenate([seg.scales[live] for seg, live in parts])  # type: ignore[index]
+    return merged
 
 
 class LexicalIndex:
@@ -158,18 +196,18 @@ class LexicalIndex:
             words = terms(chunk.text) or ["\x00"]  # an empty chunk still has length 1, as in bm25s
             ids.append(np.fromiter((self.vocab.setdefault(w, len(self.vocab)) for w in words), np.int64))
         width = len(self.vocab)
-        chunks = [_bare(c) for c in chunks]
         lengths = np.fromiter((len(x) for x in ids), np.int64, len(ids))
         keys = np.repeat(np.arange(len(ids), dtype=np.int64), lengths) * width + np.concatenate(ids)
         uniq, counts = np.unique(keys, return_counts=True)  # sorted by row, then term
         indptr, rows, tf = _from_coo(uniq // width, uniq % width, counts, width)
         name = uuid.uuid4().hex[:12]
         new_terms = list(self.vocab)[first_new:]
-        self.segments.append(
-            Segment(name, list(chunks), lengths, indptr, rows, tf, new_terms, np.diff(indptr))
-        )
+        seg = Segment(name, [_bare(c) for c in chunks], lengths, indptr, rows, tf, new_terms, np.diff(indptr))
+        if all(c.vector is not None for c in chunks):
+            seg.codes, seg.scales = quantize(np.asarray([c.vector for c in chunks], dtype=np.float32))
+        self.segments.append(seg)
         self._live.append(np.zeros(len(chunks), dtype=bool))
-        self._count(chunks, 1)
+        self._count(seg.chunks, 1)
 
     def set_live(self, versions: Mapping[str, str]) -> bool:
         """Count exactly the chunks of the visible versions; merge segments; True if segments changed."""
@@ -217,6 +255,10 @@ class LexicalIndex:
 
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
         """Return up to n live chunks with a positive BM25 score, best first (ties by chunk id)."""
+        return [(h.chunk, h.score) for h in self.hits(query, n)]
+
+    def hits(self, query: str, n: int, vector: np.ndarray | None = None) -> list[Hit]:
+        """Return `search`'s chunks as hits, bounding their cosine with vector if given."""
         ids = [self.vocab[t] for t in terms(query) if t in self.vocab]  # repeats count, as in bm25s
         if not ids or n <= 0 or not self._docs:
             return []
@@ -230,9 +272,18 @@ class LexicalIndex:
                 rows, tfc = seg.postings(term)
                 if len(rows):
                     acc[rows] += idf * tfc
-        return self._top(scores, n)
+        found = self._top(scores, n)
+        if vector is None:
+            return [Hit(self.segments[s].chunks[r], score) for s, r, score in found]
+        query64 = np.asarray(vector, dtype=np.float64)
+        slack = float(np.abs(query64).sum()) / 2  # rounding error per dimension <= scale / 2
+        return [
+            Hit(self.segments[s].chunks[r], score, _upper(self.segments[s], r, query64, slack))
+            for s, r, score in found
+        ]
 
-    def _top(self, scores: list[np.ndarray], n: int) -> list[tuple[StoredChunk, float]]:
+    def _top(self, scores: list[np.ndarray], n: int) -> list[tuple[int, int, float]]:
+        """Return (segment, row, score) of the n best live chunks (ties by chunk id)."""
         flat = np.concatenate([np.where(live, s, 0.0) for s, live in zip(scores, self._live, strict=True)])
         positive = np.flatnonzero(flat > 0)
         if len(positive) > n:  # the top n and anything tied with the n-th, then ordered by id
@@ -242,8 +293,8 @@ class LexicalIndex:
         found = []
         for i in positive:
             n_seg = int(np.searchsorted(starts, i, side="right")) - 1
-            found.append((self.segments[n_seg].chunks[i - starts[n_seg]], float(flat[i])))
-        found.sort(key=lambda pair: (-pair[1], pair[0].id))
+            found.append((n_seg, int(i - starts[n_seg]), float(flat[i])))
+        found.sort(key=lambda f: (-f[2], self.segments[f[0]].chunks[f[1]].id))
         return found[:n]
 
     # -- on disk ---------------------------------------------------------------------------
@@ -300,7 +351,15 @@ def _write_segment(directory: Path, seg: Segment) -> None:
     """Write one segment's arrays and chunks, each atomically."""
     tmp = directory / f".{seg.name}.{uuid.uuid4().hex[:8]}"
     with tmp.open("wb") as fh:
-        np.savez(fh, indptr=seg.indptr, rows=seg.rows, counts=seg.counts, lengths=seg.lengths)
+        arrays: dict[str, Any] = {
+            "indptr": seg.indptr,
+            "rows": seg.rows,
+            "counts": seg.counts,
+            "lengths": seg.lengths,
+        }
+        if seg.codes is not None and seg.scales is not None:
+            arrays |= {"codes": seg.codes, "scales": seg.scales}
+        np.savez(fh, **arrays)
     chunks = [[getattr(c, f) for f in _FIELDS] for c in seg.chunks]
     meta = directory / f".{seg.name}.json.{uuid.uuid4().hex[:8]}"
     meta.write_text(json.dumps({"chunks": chunks, "new_terms": seg.new_terms}), encoding="utf-8")
@@ -312,6 +371,9 @@ def _read_segment(directory: Path, name: str) -> Segment:
     """Read one segment written by `_write_segment`."""
     with np.load(directory / f"{name}.npz") as arrays:
         indptr, rows, counts, lengths = (arrays[k] for k in ("indptr", "rows", "counts", "lengths"))
+        codes, scales = (arrays.get(k) for k in ("codes", "scales"))
     payload: dict[str, Any] = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
     chunks = [_bare(StoredChunk(r[0], r[1], r[2], int(r[3]), int(r[4]), "")) for r in payload["chunks"]]
-    return Segment(name, chunks, lengths, indptr, rows, counts, payload["new_terms"], np.diff(indptr))
+    seg = Segment(name, chunks, lengths, indptr, rows, counts, payload["new_terms"], np.diff(indptr))
+    seg.codes, seg.scales = codes, scales
+    return seg

@@ -54,6 +54,7 @@ class StoredChunk:
     text: str
     dense: float | None = None
     sentences: str | None = None  # packed sentence vectors; only on chunks read with a query
+    vector: np.ndarray | None = None  # the stored embedding, only on chunks read with it
 
 
 def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -313,17 +314,16 @@ class KBStore:
             (cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
-    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
-        """Return the stored chunks with the given ids, sentence vectors included (absent ones left out)."""
+    def chunks_by_id(self, ids: Sequence[str], vectors: bool = False) -> dict[str, StoredChunk]:
+        """Return the stored chunks with the given ids, sentence vectors included (absent ones left out).
+
+        vectors: with their embeddings too.
+        """
         if not ids:
             return {}
-        got = _chroma_call(
-            "reading chunks", self._chunks.get, ids=list(ids), include=["metadatas", "documents"]
-        )
-        return {
-            cid: _stored(cid, meta, doc, None, with_sentences=True)
-            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
-        }
+        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
+        got = _chroma_call("reading chunks", self._chunks.get, ids=list(ids), include=include)
+        return {c.id: c for c in _chunks_in(got, sentences=True)}
 
     def embeddings(
         self, ids: Sequence[str], include_sentences: bool = False
@@ -340,37 +340,24 @@ class KBStore:
             out[cid] = (emb, blob if isinstance(blob, str) else None)
         return out
 
-    def iter_chunks(self, page: int = 5000) -> Iterator[StoredChunk]:
-        """Yield every stored chunk (all versions), page by page."""
+    def iter_chunks(self, page: int = 5000, vectors: bool = False) -> Iterator[StoredChunk]:
+        """Yield every stored chunk (all versions), page by page (vectors: with their embeddings)."""
         offset = 0
+        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
         while True:
-            got = _chroma_call(
-                "reading chunks",
-                self._chunks.get,
-                include=["metadatas", "documents"],
-                limit=page,
-                offset=offset,
-            )
-            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
-                yield _stored(cid, meta, doc, None)
+            got = _chroma_call("reading chunks", self._chunks.get, include=include, limit=page, offset=offset)
+            yield from _chunks_in(got)
             if len(got["ids"]) < page:
                 return
             offset += page
 
-    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
-        """Return the stored chunks (all versions) of the given articles."""
+    def chunks_of(self, article_ids: Sequence[str], vectors: bool = False) -> list[StoredChunk]:
+        """Return the stored chunks (all versions) of the given articles (vectors: with their embeddings)."""
         if not article_ids:
             return []
-        got = _chroma_call(
-            "reading chunks",
-            self._chunks.get,
-            where={"article_id": {"$in": list(article_ids)}},
-            include=["metadatas", "documents"],
-        )
-        return [
-            _stored(cid, meta, doc, None)
-            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
-        ]
+        where = {"article_id": {"$in": list(article_ids)}}
+        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
+        return _chunks_in(_chroma_call("reading chunks", self._chunks.get, where=where, include=include))
 
     def count_chunks(self) -> int:
         """Return how many chunks are stored, all versions included."""
@@ -382,8 +369,17 @@ def chunk_id(article_id: str, version: str, index: int) -> str:
     return f"{article_id}:{version}:{index}"
 
 
+def _chunks_in(got: dict[str, Any], sentences: bool = False) -> list[StoredChunk]:
+    """Return the chunks of a get's result, with their embeddings if it read them."""
+    embeddings = got.get("embeddings")
+    if embeddings is None:
+        embeddings = [None] * len(got["ids"])
+    rows = zip(got["ids"], got["metadatas"], got["documents"], embeddings, strict=True)
+    return [_stored(cid, meta, doc, sentences, vec) for cid, meta, doc, vec in rows]
+
+
 def _stored(
-    cid: str, meta: dict[str, Any], doc: str, dense: float | None, with_sentences: bool = False
+    cid: str, meta: dict[str, Any], doc: str, with_sentences: bool = False, vector: np.ndarray | None = None
 ) -> StoredChunk:
     blob = meta.get(SENTENCE_VECTORS) if with_sentences else None
     return StoredChunk(
@@ -393,6 +389,6 @@ def _stored(
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=doc,
-        dense=dense,
         sentences=blob if isinstance(blob, str) else None,
+        vector=vector,
     )
