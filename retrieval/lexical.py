@@ -56,15 +56,17 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, scales
 
 
-def _upper(seg: Segment, row: int, query: np.ndarray, slack: float) -> float | None:
-    """Return an upper bound of the cosine of a segment's chunk with a query, or None if unknown.
+def _uppers(seg: Segment, rows: list[int], query: np.ndarray) -> list[float | None]:
+    """Return upper bounds of the cosines of some of a segment's chunks with a query (None: unknown).
 
-    slack is half the query's L1 norm: each dimension's code is off by at most half the scale.
+    Each dimension's code is off by at most half the chunk's scale, so the dot product is off by at
+    most scale * |query|_1 / 2 (1e-5 more for the arithmetic).
     """
     if seg.codes is None or seg.scales is None:
-        return None
-    scale = float(seg.scales[row])
-    return scale * float(seg.codes[row].astype(np.float64) @ query) + scale * slack + 1e-5
+        return [None] * len(rows)
+    scales = seg.scales[rows].astype(np.float64)
+    dots = seg.codes[rows].astype(np.float64) @ query
+    return list(scales * (dots + float(np.abs(query).sum()) / 2) + 1e-5)
 
 
 @dataclass
@@ -273,14 +275,14 @@ class LexicalIndex:
                 if len(rows):
                     acc[rows] += idf * tfc
         found = self._top(scores, n)
-        if vector is None:
-            return [Hit(self.segments[s].chunks[r], score) for s, r, score in found]
-        query64 = np.asarray(vector, dtype=np.float64)
-        slack = float(np.abs(query64).sum()) / 2  # rounding error per dimension <= scale / 2
-        return [
-            Hit(self.segments[s].chunks[r], score, _upper(self.segments[s], r, query64, slack))
-            for s, r, score in found
-        ]
+        uppers: dict[tuple[int, int], float | None] = {}
+        if vector is not None:
+            query64 = np.asarray(vector, dtype=np.float64)
+            for n_seg in {s for s, _, _ in found}:
+                picked = [r for s, r, _ in found if s == n_seg]
+                bounds = _uppers(self.segments[n_seg], picked, query64)
+                uppers |= zip(((n_seg, r) for r in picked), bounds, strict=True)
+        return [Hit(self.segments[s].chunks[r], score, uppers.get((s, r))) for s, r, score in found]
 
     def _top(self, scores: list[np.ndarray], n: int) -> list[tuple[int, int, float]]:
         """Return (segment, row, score) of the n best live chunks (ties by chunk id)."""

@@ -11,6 +11,7 @@ kernel's coarse clock); a file system that keeps whole seconds is given 2 s.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,11 +26,11 @@ def store_mark(db_file: Path | None) -> tuple[int, ...] | None:
         return None
     mark: list[int] = []
     now = time.time_ns()
-    for path in (db_file, db_file.with_name(db_file.name + "-wal")):
+    for n, path in enumerate((str(db_file), f"{db_file}-wal")):
         try:
-            st = path.stat()
+            st = os.stat(path)  # noqa: PTH116 - once per ask: no Path objects
         except FileNotFoundError:
-            if path == db_file:  # not where this Chroma keeps its database: never trusted
+            if n == 0:  # not where this Chroma keeps its database: never trusted
                 return None
             mark += [0, 0, 0, 0]
             continue
