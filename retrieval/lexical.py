@@ -205,8 +205,13 @@ class LexicalIndex:
         name = uuid.uuid4().hex[:12]
         new_terms = list(self.vocab)[first_new:]
         seg = Segment(name, [_bare(c) for c in chunks], lengths, indptr, rows, tf, new_terms, np.diff(indptr))
-        if all(c.vector is not None for c in chunks):
-            seg.codes, seg.scales = quantize(np.asarray([c.vector for c in chunks], dtype=np.float32))
+        if all(c.vector is not None for c in chunks):  # in blocks: no full float copy at 100,000 chunks
+            blocks = [
+                quantize(np.asarray([c.vector for c in chunks[lo : lo + 4096]], dtype=np.float32))
+                for lo in range(0, len(chunks), 4096)
+            ]
+            seg.codes = np.concatenate([codes for codes, _ in blocks])
+            seg.scales = np.concatenate([scales for _, scales in blocks])
         self.segments.append(seg)
         self._live.append(np.zeros(len(chunks), dtype=bool))
         self._count(seg.chunks, 1)
