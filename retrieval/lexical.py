@@ -10,15 +10,18 @@ chunks), so each chunk is rewritten O(log n) times and one add costs O(its own c
 
 Each segment may also keep its chunks' embeddings in 8 bits (a byte per dimension and a scale
 per chunk, 0.4 KB a chunk): enough to bound the cosine of a BM25 hit with a query from above
-(`Hit.upper`), so the search reads the exact embeddings only of hits that could rank.
+(`Hit.upper`), so the search reads the exact embeddings only of hits that could rank. Those codes
+are dropped wherever they may no longer match the stored embeddings (lexcodes.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import sys
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,14 +30,16 @@ from typing import Any
 
 import numpy as np
 
+from retrieval import lexcodes
+from retrieval.lexcodes import fits, quantize, without_rows
+from retrieval.lexsegment import Segment, columns, from_coo, rewrite
 from retrieval.store import StoredChunk
 from retrieval.text import terms
 
 log = logging.getLogger(__name__)
 
-K1, B = 1.5, 0.75  # bm25s's defaults
-FORMAT = 4  # 4: with 8-bit embeddings if known; 3: without; 2: with texts. All read.
-_READS = (2, 3, FORMAT)
+FORMAT = 5  # 5: 8-bit embeddings with their embedder and stamps; 4: codes dropped; 3, 2: none.
+_READS = (2, 3, 4, FORMAT)
 _MANIFEST = "segments.json"
 _FIELDS = ("id", "article_id", "version", "start", "end")
 
@@ -48,111 +53,13 @@ class Hit:
     upper: float | None = None
 
 
-def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (int8 codes, float32 scales) with each row about codes * scale, off by <= scale / 2."""
-    top = np.abs(vectors).max(axis=1)
-    scales = np.where(top > 0, top / 127, 1.0).astype(np.float32)
-    codes = np.clip(np.rint(vectors / scales[:, None]), -127, 127).astype(np.int8)
-    return codes, scales
-
-
-def _uppers(seg: Segment, rows: list[int], query: np.ndarray) -> list[float | None]:
-    """Return upper bounds of the cosines of some of a segment's chunks with a query (None: unknown).
-
-    Each dimension's code is off by at most half the chunk's scale, so the dot product is off by at
-    most scale * |query|_1 / 2 (1e-5 more for the arithmetic).
-    """
-    if seg.codes is None or seg.scales is None:
-        return [None] * len(rows)
-    scales = seg.scales[rows].astype(np.float64)
-    dots = seg.codes[rows].astype(np.float64) @ query
-    return list(scales * (dots + float(np.abs(query).sum()) / 2) + 1e-5)
-
-
-@dataclass
-class Segment:
-    """Chunks indexed together: term counts by column (term id), one row per chunk."""
-
-    name: str
-    chunks: list[StoredChunk]
-    lengths: np.ndarray  # tokens per chunk
-    indptr: np.ndarray  # CSC over term ids known when the segment was built
-    rows: np.ndarray
-    counts: np.ndarray
-    new_terms: list[str]  # the vocabulary's entries this segment introduced, in id order
-    df: np.ndarray  # chunks of this segment containing each term
-    # The term-frequency part of each entry's score for one average length (as bm25s stores it).
-    tfc: np.ndarray | None = None
-    tfc_avg: float = 0.0
-    codes: np.ndarray | None = None  # int8 embeddings, one row per chunk (None: not known)
-    scales: np.ndarray | None = None  # per chunk: its embedding is about codes * scale
-
-    def weigh(self, avg: float) -> None:
-        """Compute each entry's term-frequency component for the average chunk length avg."""
-        if self.tfc is None or self.tfc_avg != avg:
-            tf = self.counts.astype(np.float64)
-            norm = K1 * (1 - B + B * self.lengths[self.rows] / avg)
-            self.tfc, self.tfc_avg = (tf / (norm + tf)).astype(np.float32), avg
-
-    @property
-    def terms_known(self) -> int:
-        """Return how many term ids the segment has columns for."""
-        return len(self.indptr) - 1
-
-    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (rows, term-frequency components) of one term (empty if the segment predates it)."""
-        if self.tfc is None:
-            raise RuntimeError("weigh() the segment first")
-        if term >= self.terms_known:
-            return self.rows[:0], self.tfc[:0]
-        lo, hi = self.indptr[term], self.indptr[term + 1]
-        return self.rows[lo:hi], self.tfc[lo:hi]
-
-
-def _from_coo(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
-    """Return (indptr, rows, counts) column-major; entries must come sorted by row within a column."""
-    order = np.argsort(cols, kind="stable")  # stable: rows stay ascending within each column
-    indptr = np.zeros(width + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cols, minlength=width), out=indptr[1:])
-    # uint16 counts: a term repeated more than 65,535 times in one chunk is counted 65,535 times.
-    return indptr, rows[order].astype(np.int32), np.minimum(counts[order], 65535).astype(np.uint16)
-
-
-def _columns(seg: Segment) -> np.ndarray:
-    """Return the term id of every entry of a segment."""
-    return np.repeat(np.arange(seg.terms_known), np.diff(seg.indptr))
-
-
-def _rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
-    """Return one segment holding the live chunks of several, in order."""
-    width = max(seg.terms_known for seg, _ in parts)
-    chunks: list[StoredChunk] = []
-    rows, cols, counts, lengths, new_terms = [], [], [], [], []
-    offset = 0
-    for seg, live in parts:
-        renumber = np.cumsum(live) - 1 + offset
-        keep = live[seg.rows]
-        rows.append(renumber[seg.rows[keep]])
-        cols.append(_columns(seg)[keep])
-        counts.append(seg.counts[keep])
-        lengths.append(seg.lengths[live])
-        chunks += [c for c, ok in zip(seg.chunks, live, strict=True) if ok]
-        new_terms += seg.new_terms
-        offset += int(live.sum())
-    indptr, r, c = _from_coo(np.concatenate(rows), np.concatenate(cols), np.concatenate(counts), width)
-    merged = Segment(
-        uuid.uuid4().hex[:12], chunks, np.concatenate(lengths), indptr, r, c, new_terms, np.diff(indptr)
-    )
-    if all(seg.codes is not None and seg.scales is not None for seg, _ in parts):
-        merged.codes = np.concatenate([seg.codes[live] for seg, live in parts])  # type: ignore[index]
-        merged.scales = np.concatenate([seg.scales[live] for seg, live in parts])  # type: ignore[index]
-    return merged
-
-
 class LexicalIndex:
     """BM25 over chunks, in segments; `set_live` says which chunks count (the visible versions)."""
 
-    def __init__(self) -> None:
+    def __init__(self, embedder: str = "") -> None:
+        self.embedder = embedder  # what made the embeddings the codes were taken from (lexcodes.py)
+        self._stamps: dict[tuple[str, str], str] = {}  # (article, version): its codes' stamp
+        self._lock = threading.Lock()  # hits() against an add's update in another thread
         self.segments: list[Segment] = []
         self.vocab: dict[str, int] = {}
         self._live: list[np.ndarray] = []
@@ -187,11 +94,19 @@ class LexicalIndex:
                 self._held[key] = left
             else:
                 self._held.pop(key, None)
+                self._stamps.pop(key, None)
 
-    def add(self, chunks: Sequence[StoredChunk]) -> None:
-        """Index chunks as a new segment; they count from the next `set_live` that names them."""
+    def add(self, chunks: Sequence[StoredChunk], stamps: Mapping[str, str] | None = None) -> None:
+        """Index chunks as a new segment; they count from the next `set_live` that names them.
+
+        stamps: per article, what its embeddings were made with besides its text (see `restamp`).
+        """
         if not chunks:
             return
+        with self._lock:
+            self._add(chunks, stamps or {})
+
+    def _add(self, chunks: Sequence[StoredChunk], stamps: Mapping[str, str]) -> None:
         first_new = len(self.vocab)
         ids: list[np.ndarray] = []
         for chunk in chunks:
@@ -201,7 +116,7 @@ class LexicalIndex:
         lengths = np.fromiter((len(x) for x in ids), np.int64, len(ids))
         keys = np.repeat(np.arange(len(ids), dtype=np.int64), lengths) * width + np.concatenate(ids)
         uniq, counts = np.unique(keys, return_counts=True)  # sorted by row, then term
-        indptr, rows, tf = _from_coo(uniq // width, uniq % width, counts, width)
+        indptr, rows, tf = from_coo(uniq // width, uniq % width, counts, width)
         name = uuid.uuid4().hex[:12]
         new_terms = list(self.vocab)[first_new:]
         seg = Segment(name, [_bare(c) for c in chunks], lengths, indptr, rows, tf, new_terms, np.diff(indptr))
@@ -212,12 +127,39 @@ class LexicalIndex:
             ]
             seg.codes = np.concatenate([codes for codes, _ in blocks])
             seg.scales = np.concatenate([scales for _, scales in blocks])
-        self.segments.append(seg)
-        self._live.append(np.zeros(len(chunks), dtype=bool))
+            for c in chunks:
+                self._stamps[(c.article_id, c.version)] = stamps.get(c.article_id, "")
         self._count(seg.chunks, 1)
+        self.segments = [*self.segments, seg]  # replaced, not changed: see `hits`
+        self._live = [*self._live, np.zeros(len(chunks), dtype=bool)]
+
+    def restamp(self, stamps: Mapping[str, str]) -> None:
+        """Drop the codes of chunks whose article's stamp is not the one they were taken under.
+
+        A removed article added again under another title, or a version stored again, has new
+        embeddings under the same chunk ids: its old codes no longer bound them.
+        """
+        with self._lock:
+            stale = {k for k, stamp in self._stamps.items() if stamps.get(k[0]) != stamp}
+            if not stale:
+                return
+            segments = list(self.segments)
+            for n, seg in enumerate(segments):
+                drop = np.fromiter(((c.article_id, c.version) in stale for c in seg.chunks), bool)
+                if seg.scales is not None and drop.any():  # a new name: saved again
+                    segments[n] = dataclasses.replace(
+                        seg, name=uuid.uuid4().hex[:12], scales=without_rows(seg.scales, drop)
+                    )
+            self.segments = segments
+            for key in stale:  # no codes left to guard
+                del self._stamps[key]
 
     def set_live(self, versions: Mapping[str, str]) -> bool:
         """Count exactly the chunks of the visible versions; merge segments; True if segments changed."""
+        with self._lock:
+            return self._set_live(versions)
+
+    def _set_live(self, versions: Mapping[str, str]) -> bool:
         df = np.zeros(len(self.vocab), dtype=np.int64)
         docs = length = 0
         for n, seg in enumerate(self.segments):
@@ -230,7 +172,7 @@ class LexicalIndex:
             df[: seg.terms_known] += seg.df
             if not live.all():
                 dead = ~live[seg.rows]
-                df[: seg.terms_known] -= np.bincount(_columns(seg)[dead], minlength=seg.terms_known)
+                df[: seg.terms_known] -= np.bincount(columns(seg)[dead], minlength=seg.terms_known)
         self._df, self._docs, self._length = df, docs, length
         # Dropping chunks that are not live changes none of the statistics above.
         merged = False
@@ -245,7 +187,7 @@ class LexicalIndex:
         """Merge the segments from `first` on into one of their live chunks."""
         parts = list(zip(self.segments[first:], self._live[first:], strict=True))
         self._count((c for seg, live in parts for c, ok in zip(seg.chunks, live, strict=True) if not ok), -1)
-        merged = _rewrite(parts)
+        merged = rewrite(parts)
         self.segments[first:] = [merged]
         self._live[first:] = [np.ones(len(merged.chunks), dtype=bool)]
 
@@ -256,7 +198,9 @@ class LexicalIndex:
 
     def compact(self) -> None:
         """Rewrite every segment into one of the live chunks."""
-        if self.segments:
+        with self._lock:
+            if not self.segments:
+                return
             self._merge(0)
             self.segments[0].weigh(self._length / self._docs if self._docs else 1.0)
 
@@ -266,6 +210,10 @@ class LexicalIndex:
 
     def hits(self, query: str, n: int, vector: np.ndarray | None = None) -> list[Hit]:
         """Return `search`'s chunks as hits, bounding their cosine with vector if given."""
+        with self._lock:  # an add in another thread may be merging segments
+            return self._hits(query, n, vector)
+
+    def _hits(self, query: str, n: int, vector: np.ndarray | None) -> list[Hit]:
         ids = [self.vocab[t] for t in terms(query) if t in self.vocab]  # repeats count, as in bm25s
         if not ids or n <= 0 or not self._docs:
             return []
@@ -285,7 +233,8 @@ class LexicalIndex:
             query64 = np.asarray(vector, dtype=np.float64)
             for n_seg in {s for s, _, _ in found}:
                 picked = [r for s, r, _ in found if s == n_seg]
-                bounds = _uppers(self.segments[n_seg], picked, query64)
+                seg = self.segments[n_seg]
+                bounds = lexcodes.uppers(seg.codes, seg.scales, picked, query64)
                 uppers |= zip(((n_seg, r) for r in picked), bounds, strict=True)
         return [Hit(self.segments[s].chunks[r], score, uppers.get((s, r))) for s, r, score in found]
 
@@ -311,7 +260,13 @@ class LexicalIndex:
         for seg in self.segments:
             if not (directory / f"{seg.name}.npz").exists():
                 _write_segment(directory, seg)
-        manifest = {"format": FORMAT, "token": token, "segments": [s.name for s in self.segments]}
+        manifest = {
+            "format": FORMAT,
+            "token": token,
+            "segments": [s.name for s in self.segments],
+            "embedder": self.embedder,
+            "stamps": [[aid, version, stamp] for (aid, version), stamp in self._stamps.items()],
+        }
         tmp = directory / f".{_MANIFEST}.{uuid.uuid4().hex[:8]}"
         tmp.write_text(json.dumps(manifest), encoding="utf-8")
         tmp.replace(directory / _MANIFEST)
@@ -321,15 +276,23 @@ class LexicalIndex:
                 path.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, directory: Path) -> tuple[LexicalIndex, str] | None:
-        """Read a saved index and the token it was saved with; None if absent or unreadable."""
+    def load(cls, directory: Path, embedder: str = "") -> tuple[LexicalIndex, str] | None:
+        """Read a saved index and the token it was saved with; None if absent or unreadable.
+
+        Its 8-bit embeddings are dropped unless they were taken from embeddings made by embedder.
+        """
         try:
             manifest = json.loads((directory / _MANIFEST).read_text(encoding="utf-8"))
             if manifest.get("format") not in _READS:
                 return None
-            index = cls()
+            index = cls(embedder)
+            codes = manifest.get("format") == FORMAT and manifest.get("embedder") == embedder
+            if codes:
+                index._stamps = {(str(a), str(v)): str(t) for a, v, t in manifest["stamps"]}
             for name in manifest["segments"]:
                 seg = _read_segment(directory, name)
+                if not codes or not fits(seg.codes, seg.scales, len(seg.chunks)):
+                    seg.codes = seg.scales = None
                 index.segments.append(seg)
                 index._count(seg.chunks, 1)
                 for term in seg.new_terms:

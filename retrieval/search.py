@@ -36,9 +36,14 @@ class KnowledgeBase:
     """A knowledge base's visible articles and BM25 index, kept in step with Chroma."""
 
     def __init__(
-        self, store: KBStore, index_dir: Path | None, write_lock: threading.Lock | None = None
+        self,
+        store: KBStore,
+        index_dir: Path | None,
+        write_lock: threading.Lock | None = None,
+        embedder: str = "",
     ) -> None:
         self.store = store
+        self._embedder = embedder  # what makes this process's embeddings (for the BM25 index's codes)
         self._index_dir = index_dir
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -93,7 +98,7 @@ class KnowledgeBase:
         """Index the chunks of visible versions the index lacks (only those), then save what changed."""
         saved = None
         if index is None and self._index_dir is not None:
-            loaded = LexicalIndex.load(self._index_dir)
+            loaded = LexicalIndex.load(self._index_dir, self._embedder)
             index, saved = loaded if loaded is not None else (None, None)
         versions = self._versions  # replaced, never changed in place, by sync
         counts = {aid: info.chunks for aid, info in self.articles.items()}
@@ -101,9 +106,12 @@ class KnowledgeBase:
         missing = [aid for aid, v in versions.items() if held.get((aid, v)) != counts.get(aid)]
         if index is None or any((aid, versions[aid]) in held for aid in missing):
             # No index yet, or a version held with other chunks (changed chunk settings): rebuild.
-            index, missing = LexicalIndex(), list(versions)
+            index, missing = LexicalIndex(self._embedder), list(versions)
+        # The chunk embeddings include the title: codes taken under another one no longer bound them.
+        stamps = {aid: info.title for aid, info in self.articles.items()}
         if missing:
-            index.add(self._live_chunks(missing, versions))
+            index.add(self._live_chunks(missing, versions), stamps)
+        index.restamp(stamps)
         changed = index.set_live(versions) or bool(missing)
         if index.dead_share() > 0.3:  # removed and replaced versions: drop them from the index
             index.compact()

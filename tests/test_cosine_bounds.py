@@ -11,7 +11,8 @@ import pytest
 
 import retrieval.search
 from config.settings import SearchSettings
-from retrieval.lexical import Hit, LexicalIndex, quantize
+from retrieval.lexcodes import quantize
+from retrieval.lexical import Hit, LexicalIndex
 from retrieval.models import SourceDocument
 from retrieval.search import Hits, KnowledgeBase
 from retrieval.service import CitebotService
