@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from retrieval.article_meta import info_from, record_meta
 from retrieval.errors import InvalidInput, StoreError
 from retrieval.models import ArticleInfo
-from retrieval.storemark import SeenToken
+from retrieval.storemark import Marks
 from retrieval.vectors import SENTENCE_VECTORS, pack_vectors
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class ChromaStore:
     def __init__(self, client: Any, batch_size: int = 1000, db_file: Path | None = None) -> None:
         self._client = client
         self._db_file = db_file  # the embedded store's database (None for a server)
+        self.marks = Marks()  # its knowledge bases' change tokens, taken again after own writes
         self._batch = min(batch_size, int(getattr(client, "get_max_batch_size", lambda: batch_size)()))
 
     @classmethod
@@ -108,7 +109,7 @@ class ChromaStore:
             metadata={"hnsw:space": "cosine"},
             embedding_function=None,
         )
-        return KBStore(name, chunks, articles, self._batch, small=small, db=self._db_file)
+        return KBStore(name, chunks, articles, self._batch, small=small, db=self._db_file, marks=self.marks)
 
     def collection(self, name: str) -> Any:
         """Open (creating if needed) a plain collection that holds no text vectors."""
@@ -144,10 +145,10 @@ class KBStore:
     """The two Chroma collections of one knowledge base."""
 
     def __init__(
-        self, name: str, chunks: Any, articles: Any, batch: int, *, small: bool, db: Path | None
+        self, name: str, chunks: Any, articles: Any, batch: int, *, small: bool, db: Path | None, marks: Marks
     ) -> None:
         self.name = name
-        self._token = SeenToken(db)
+        self._token = marks.watch(db, self._read_token)
         self._chunks = chunks
         self._articles = articles
         self._batch = batch
@@ -155,7 +156,7 @@ class KBStore:
 
     def token(self) -> str:
         """Return the change token (it differs after every commit); unread if the files are unchanged."""
-        return self._token.get(self._read_token)
+        return self._token.get()
 
     def _read_token(self) -> str:
         got = _chroma_call("reading the state", self._articles.get, ids=[STATE_ID], include=["metadatas"])

@@ -7,12 +7,21 @@ inode are those seen at the last read, the token is too. A mark is trusted only 
 have been quiet for a while: a file's times have a coarse clock, and a write in the same tick as
 the one seen could otherwise leave them unchanged. That tick is at most 10 ms on Linux (the
 kernel's coarse clock); a file system that keeps whole seconds is given 2 s.
+
+This process's own writes to the same database (the bot's answer records) change the files too:
+`Marks.retake` reads the tokens again once such a write is quiet, off any ask's path, so the next
+ask can trust the files. A token read then is a token read like any other (its mark taken before
+it), so another process's write is never missed.
+
+Local file systems only: on NFS and other network file systems attribute caching and clock skew
+can hide or delay a change (SQLite does not support them either).
 """
 
 from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,16 +56,41 @@ def store_mark(db_file: Path | None) -> tuple[int, ...] | None:
 class SeenToken:
     """A store's change token as last read, with the mark its files had just before that read."""
 
-    def __init__(self, db_file: Path | None) -> None:
+    def __init__(self, db_file: Path | None, read: Callable[[], str]) -> None:
         self._db = db_file
+        self._read = read
         self._seen: tuple[tuple[int, ...] | None, str] = (None, "")
 
-    def get(self, read: Callable[[], str]) -> str:
-        """Return the token: the one seen if the files are unchanged since, else read()."""
+    def get(self) -> str:
+        """Return the token: the one seen if the files are unchanged since, else read it."""
         mark = store_mark(self._db)  # before the read: a write after it changes the files
         seen_mark, seen = self._seen
         if mark is not None and mark == seen_mark:
             return seen
-        token = read()
+        token = self._read()
         self._seen = (mark, token)
         return token
+
+    def retake(self) -> None:
+        """Read the token again if the files changed and are quiet now, so the next `get` trusts them."""
+        mark = store_mark(self._db)
+        if mark is not None and mark != self._seen[0]:
+            self._seen = (mark, self._read())
+
+
+class Marks:
+    """The tokens of one store's knowledge bases open in this process."""
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakSet[SeenToken] = weakref.WeakSet()
+
+    def watch(self, db_file: Path | None, read: Callable[[], str]) -> SeenToken:
+        """Return a knowledge base's token, to be taken again by `retake`."""
+        seen = SeenToken(db_file, read)
+        self._open.add(seen)
+        return seen
+
+    def retake(self) -> None:
+        """Take every open token again after this process wrote the store (see `SeenToken.retake`)."""
+        for seen in list(self._open):
+            seen.retake()
