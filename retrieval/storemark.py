@@ -60,9 +60,11 @@ class SeenToken:
         self._db = db_file
         self._read = read
         self._seen: tuple[tuple[int, ...] | None, str] = (None, "")
+        self.asked = False  # got since the last retake: worth taking again
 
     def get(self) -> str:
         """Return the token: the one seen if the files are unchanged since, else read it."""
+        self.asked = True
         mark = store_mark(self._db)  # before the read: a write after it changes the files
         seen_mark, seen = self._seen
         if mark is not None and mark == seen_mark:
@@ -91,6 +93,12 @@ class Marks:
         return seen
 
     def retake(self) -> None:
-        """Take every open token again after this process wrote the store (see `SeenToken.retake`)."""
+        """Take again the tokens got since the last retake, after this process wrote the store.
+
+        Only those: a bot may hold hundreds of knowledge bases open, and the one asked is the one
+        likely to be asked next (the others read their token once at their next ask).
+        """
         for seen in list(self._open):
-            seen.retake()
+            if seen.asked:
+                seen.asked = False
+                seen.retake()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,7 +19,7 @@ from retrieval.compose import build_service
 from retrieval.models import SourceDocument
 from retrieval.records import AnswerRecord
 from retrieval.service import CitebotService
-from retrieval.storemark import QUIET_NS, store_mark
+from retrieval.storemark import QUIET_NS, Marks, store_mark
 from tests.fakes import HashEmbedder
 
 QUIET_S = QUIET_NS / 1e9 + 0.05
@@ -132,3 +132,30 @@ def test_the_bots_own_answer_records_do_not_make_the_next_ask_read_the_token(
     per_ask = asyncio.run(asks())
     assert per_ask[1:5] == [0, 0, 0, 0]  # the token taken again after each record write is trusted
     assert per_ask[5] >= 1  # another process's write is still seen at once
+
+
+def test_a_retake_reads_only_the_tokens_asked_since_the_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "chroma.sqlite3"
+    db.write_bytes(b"x")
+    later = SimpleNamespace(time_ns=lambda: time.time_ns() + 10**10)  # every change long quiet
+    monkeypatch.setattr(retrieval.storemark, "time", later)
+    reads = {"asked": 0, "idle": 0}
+
+    def reader(name: str) -> Callable[[], str]:
+        def read() -> str:
+            reads[name] += 1
+            return f"{name}{reads[name]}"
+
+        return read
+
+    marks = Marks()
+    asked, _idle = marks.watch(db, reader("asked")), marks.watch(db, reader("idle"))
+    assert asked.get() == "asked1"
+    db.write_bytes(b"yy")  # this process's own write
+    marks.retake()
+    assert reads == {"asked": 2, "idle": 0}
+    assert asked.get() == "asked2" and reads["asked"] == 2  # trusted: not read at the ask
+    marks.retake()  # nothing changed since
+    assert reads == {"asked": 2, "idle": 0}
