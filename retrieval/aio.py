@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from retrieval.records import AnswerRecord, FeedbackRecord, Records, Retention, ThreadRecord, now
+from retrieval.storemark import QUIET_NS
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from retrieval.stats import Stats
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+RETAKE_AFTER = QUIET_NS / 1e9 + 0.05  # s after a record write: once the database files are quiet
 
 
 async def _thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -54,6 +58,7 @@ class AsyncCitebot:
         self.records = Records(service.store)
         self._reports = asyncio.Semaphore(1)  # gaps and stats: editors' reports, one at a time
         self.retention = Retention(self.records)
+        self._retakes: set[asyncio.Task[None]] = set()
 
     @property
     def settings(self) -> Settings:
@@ -192,6 +197,7 @@ class AsyncCitebot:
     async def save_answer(self, answer_id: str, record: AnswerRecord) -> None:
         """Remember an answer shown (for its feedback and more-sources buttons)."""
         await _thread(self.records.answers.put, answer_id, record)
+        self._wrote()
 
     async def answer(self, answer_id: str) -> AnswerRecord | None:
         """Return a shown answer's record, or None."""
@@ -200,6 +206,7 @@ class AsyncCitebot:
     async def save_feedback(self, record: FeedbackRecord) -> None:
         """Store a vote (one per person and answer; a new vote replaces the old)."""
         await _thread(self.records.feedback.put, record.key, record)
+        self._wrote()
 
     async def feedback(self, answer_id: str, user_id: int) -> FeedbackRecord | None:
         """Return a person's vote on an answer, or None."""
@@ -213,6 +220,7 @@ class AsyncCitebot:
         """Store what citebot knows of a thread or forum post, dated now (retention counts from its last change)."""
         record = dataclasses.replace(record, at=now())
         await _thread(self.records.threads.put, str(record.thread_id), record)
+        self._wrote()
 
     async def guild_record(self, guild_id: int) -> dict[str, Any] | None:
         """Return a server's stored settings record, or None."""
@@ -221,6 +229,28 @@ class AsyncCitebot:
     async def save_guild_record(self, guild_id: int, record: dict[str, Any]) -> None:
         """Store a server's settings record."""
         await _thread(self.records.guilds.put, str(guild_id), record)
+        self._wrote()
+
+    def _wrote(self) -> None:
+        """Take the store's marks again once a record write is quiet, off the asks' path (storemark.py).
+
+        Records live in the same database as the knowledge bases: without this, the write would
+        make the next ask read its knowledge base's change token again.
+        """
+        task = asyncio.get_running_loop().create_task(self._retake())
+        self._retakes.add(task)
+        task.add_done_callback(self._retakes.discard)
+
+    async def _retake(self) -> None:
+        await asyncio.sleep(RETAKE_AFTER)
+        try:
+            await _thread(self._service.store.marks.retake)
+        except Exception:  # only a saving: the next ask reads the token instead
+            log.debug("could not take the store marks again", exc_info=True)
+
+    async def settled(self) -> None:
+        """Wait for the work left behind by writes (the store marks taken again)."""
+        await asyncio.gather(*self._retakes)
 
     async def gaps(self, guild_id: int, days: int) -> list[Gap]:
         """Return the questions a server's articles did not answer in the last days, grouped."""
@@ -254,4 +284,6 @@ class AsyncCitebot:
 
     async def close(self) -> None:
         """Release the service's connections and threads."""
+        for task in list(self._retakes):
+            task.cancel()
         await _thread(self._service.close)

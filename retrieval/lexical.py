@@ -7,14 +7,21 @@ variant, which this index replaced. A chunk is live while its article's visible 
 the chunk's; replaced and removed versions stay in their segment, masked, until a merge drops
 them. Segments merge like a log (the newest two when the newer holds at least half as many
 chunks), so each chunk is rewritten O(log n) times and one add costs O(its own chunks).
+
+Each segment may also keep its chunks' embeddings in 8 bits (a byte per dimension and a scale
+per chunk, 0.4 KB a chunk): enough to bound the cosine of a BM25 hit with a query from above
+(`Hit.upper`), so the search reads the exact embeddings only of hits that could rank. Those codes
+are dropped wherever they may no longer match the stored embeddings (lexcodes.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import sys
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,96 +30,36 @@ from typing import Any
 
 import numpy as np
 
+from retrieval import lexcodes
+from retrieval.lexcodes import fits, quantize, without_rows
+from retrieval.lexsegment import Segment, columns, from_coo, rewrite
 from retrieval.store import StoredChunk
 from retrieval.text import terms
 
 log = logging.getLogger(__name__)
 
-K1, B = 1.5, 0.75  # bm25s's defaults
-FORMAT = 3  # 2: chunks saved with their texts, still read
-_READS = (2, FORMAT)
+FORMAT = 5  # 5: 8-bit embeddings with their embedder and stamps; 4: codes dropped; 3, 2: none.
+_READS = (2, 3, 4, FORMAT)
 _MANIFEST = "segments.json"
 _FIELDS = ("id", "article_id", "version", "start", "end")
 
 
-@dataclass
-class Segment:
-    """Chunks indexed together: term counts by column (term id), one row per chunk."""
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A chunk BM25 found, its score, and an upper bound of its cosine with the query (None: unknown)."""
 
-    name: str
-    chunks: list[StoredChunk]
-    lengths: np.ndarray  # tokens per chunk
-    indptr: np.ndarray  # CSC over term ids known when the segment was built
-    rows: np.ndarray
-    counts: np.ndarray
-    new_terms: list[str]  # the vocabulary's entries this segment introduced, in id order
-    df: np.ndarray  # chunks of this segment containing each term
-    # The term-frequency part of each entry's score for one average length (as bm25s stores it).
-    tfc: np.ndarray | None = None
-    tfc_avg: float = 0.0
-
-    def weigh(self, avg: float) -> None:
-        """Compute each entry's term-frequency component for the average chunk length avg."""
-        if self.tfc is None or self.tfc_avg != avg:
-            tf = self.counts.astype(np.float64)
-            norm = K1 * (1 - B + B * self.lengths[self.rows] / avg)
-            self.tfc, self.tfc_avg = (tf / (norm + tf)).astype(np.float32), avg
-
-    @property
-    def terms_known(self) -> int:
-        """Return how many term ids the segment has columns for."""
-        return len(self.indptr) - 1
-
-    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (rows, term-frequency components) of one term (empty if the segment predates it)."""
-        if self.tfc is None:
-            raise RuntimeError("weigh() the segment first")
-        if term >= self.terms_known:
-            return self.rows[:0], self.tfc[:0]
-        lo, hi = self.indptr[term], self.indptr[term + 1]
-        return self.rows[lo:hi], self.tfc[lo:hi]
-
-
-def _from_coo(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
-    """Return (indptr, rows, counts) column-major; entries must come sorted by row within a column."""
-    order = np.argsort(cols, kind="stable")  # stable: rows stay ascending within each column
-    indptr = np.zeros(width + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cols, minlength=width), out=indptr[1:])
-    # uint16 counts: a term repeated more than 65,535 times in one chunk is counted 65,535 times.
-    return indptr, rows[order].astype(np.int32), np.minimum(counts[order], 65535).astype(np.uint16)
-
-
-def _columns(seg: Segment) -> np.ndarray:
-    """Return the term id of every entry of a segment."""
-    return np.repeat(np.arange(seg.terms_known), np.diff(seg.indptr))
-
-
-def _rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
-    """Return one segment holding the live chunks of several, in order."""
-    width = max(seg.terms_known for seg, _ in parts)
-    chunks: list[StoredChunk] = []
-    rows, cols, counts, lengths, new_terms = [], [], [], [], []
-    offset = 0
-    for seg, live in parts:
-        renumber = np.cumsum(live) - 1 + offset
-        keep = live[seg.rows]
-        rows.append(renumber[seg.rows[keep]])
-        cols.append(_columns(seg)[keep])
-        counts.append(seg.counts[keep])
-        lengths.append(seg.lengths[live])
-        chunks += [c for c, ok in zip(seg.chunks, live, strict=True) if ok]
-        new_terms += seg.new_terms
-        offset += int(live.sum())
-    indptr, r, c = _from_coo(np.concatenate(rows), np.concatenate(cols), np.concatenate(counts), width)
-    return Segment(
-        uuid.uuid4().hex[:12], chunks, np.concatenate(lengths), indptr, r, c, new_terms, np.diff(indptr)
-    )
+    chunk: StoredChunk
+    score: float
+    upper: float | None = None
 
 
 class LexicalIndex:
     """BM25 over chunks, in segments; `set_live` says which chunks count (the visible versions)."""
 
-    def __init__(self) -> None:
+    def __init__(self, embedder: str = "") -> None:
+        self.embedder = embedder  # what made the embeddings the codes were taken from (lexcodes.py)
+        self._stamps: dict[tuple[str, str], str] = {}  # (article, version): its codes' stamp
+        self._lock = threading.Lock()  # hits() against an add's update in another thread
         self.segments: list[Segment] = []
         self.vocab: dict[str, int] = {}
         self._live: list[np.ndarray] = []
@@ -147,32 +94,72 @@ class LexicalIndex:
                 self._held[key] = left
             else:
                 self._held.pop(key, None)
+                self._stamps.pop(key, None)
 
-    def add(self, chunks: Sequence[StoredChunk]) -> None:
-        """Index chunks as a new segment; they count from the next `set_live` that names them."""
+    def add(self, chunks: Sequence[StoredChunk], stamps: Mapping[str, str] | None = None) -> None:
+        """Index chunks as a new segment; they count from the next `set_live` that names them.
+
+        stamps: per article, what its embeddings were made with besides its text (see `restamp`).
+        """
         if not chunks:
             return
+        with self._lock:
+            self._add(chunks, stamps or {})
+
+    def _add(self, chunks: Sequence[StoredChunk], stamps: Mapping[str, str]) -> None:
         first_new = len(self.vocab)
         ids: list[np.ndarray] = []
         for chunk in chunks:
             words = terms(chunk.text) or ["\x00"]  # an empty chunk still has length 1, as in bm25s
             ids.append(np.fromiter((self.vocab.setdefault(w, len(self.vocab)) for w in words), np.int64))
         width = len(self.vocab)
-        chunks = [_bare(c) for c in chunks]
         lengths = np.fromiter((len(x) for x in ids), np.int64, len(ids))
         keys = np.repeat(np.arange(len(ids), dtype=np.int64), lengths) * width + np.concatenate(ids)
         uniq, counts = np.unique(keys, return_counts=True)  # sorted by row, then term
-        indptr, rows, tf = _from_coo(uniq // width, uniq % width, counts, width)
+        indptr, rows, tf = from_coo(uniq // width, uniq % width, counts, width)
         name = uuid.uuid4().hex[:12]
         new_terms = list(self.vocab)[first_new:]
-        self.segments.append(
-            Segment(name, list(chunks), lengths, indptr, rows, tf, new_terms, np.diff(indptr))
-        )
-        self._live.append(np.zeros(len(chunks), dtype=bool))
-        self._count(chunks, 1)
+        seg = Segment(name, [_bare(c) for c in chunks], lengths, indptr, rows, tf, new_terms, np.diff(indptr))
+        if all(c.vector is not None for c in chunks):  # in blocks: no full float copy at 100,000 chunks
+            blocks = [
+                quantize(np.asarray([c.vector for c in chunks[lo : lo + 4096]], dtype=np.float32))
+                for lo in range(0, len(chunks), 4096)
+            ]
+            seg.codes = np.concatenate([codes for codes, _ in blocks])
+            seg.scales = np.concatenate([scales for _, scales in blocks])
+            for c in chunks:
+                self._stamps[(c.article_id, c.version)] = stamps.get(c.article_id, "")
+        self._count(seg.chunks, 1)
+        self.segments = [*self.segments, seg]  # replaced, not changed: see `hits`
+        self._live = [*self._live, np.zeros(len(chunks), dtype=bool)]
+
+    def restamp(self, stamps: Mapping[str, str]) -> None:
+        """Drop the codes of chunks whose article's stamp is not the one they were taken under.
+
+        A removed article added again under another title, or a version stored again, has new
+        embeddings under the same chunk ids: its old codes no longer bound them.
+        """
+        with self._lock:
+            stale = {k for k, stamp in self._stamps.items() if stamps.get(k[0]) != stamp}
+            if not stale:
+                return
+            segments = list(self.segments)
+            for n, seg in enumerate(segments):
+                drop = np.fromiter(((c.article_id, c.version) in stale for c in seg.chunks), bool)
+                if seg.scales is not None and drop.any():  # a new name: saved again
+                    segments[n] = dataclasses.replace(
+                        seg, name=uuid.uuid4().hex[:12], scales=without_rows(seg.scales, drop)
+                    )
+            self.segments = segments
+            for key in stale:  # no codes left to guard
+                del self._stamps[key]
 
     def set_live(self, versions: Mapping[str, str]) -> bool:
         """Count exactly the chunks of the visible versions; merge segments; True if segments changed."""
+        with self._lock:
+            return self._set_live(versions)
+
+    def _set_live(self, versions: Mapping[str, str]) -> bool:
         df = np.zeros(len(self.vocab), dtype=np.int64)
         docs = length = 0
         for n, seg in enumerate(self.segments):
@@ -185,7 +172,7 @@ class LexicalIndex:
             df[: seg.terms_known] += seg.df
             if not live.all():
                 dead = ~live[seg.rows]
-                df[: seg.terms_known] -= np.bincount(_columns(seg)[dead], minlength=seg.terms_known)
+                df[: seg.terms_known] -= np.bincount(columns(seg)[dead], minlength=seg.terms_known)
         self._df, self._docs, self._length = df, docs, length
         # Dropping chunks that are not live changes none of the statistics above.
         merged = False
@@ -200,7 +187,7 @@ class LexicalIndex:
         """Merge the segments from `first` on into one of their live chunks."""
         parts = list(zip(self.segments[first:], self._live[first:], strict=True))
         self._count((c for seg, live in parts for c, ok in zip(seg.chunks, live, strict=True) if not ok), -1)
-        merged = _rewrite(parts)
+        merged = rewrite(parts)
         self.segments[first:] = [merged]
         self._live[first:] = [np.ones(len(merged.chunks), dtype=bool)]
 
@@ -211,12 +198,22 @@ class LexicalIndex:
 
     def compact(self) -> None:
         """Rewrite every segment into one of the live chunks."""
-        if self.segments:
+        with self._lock:
+            if not self.segments:
+                return
             self._merge(0)
             self.segments[0].weigh(self._length / self._docs if self._docs else 1.0)
 
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
         """Return up to n live chunks with a positive BM25 score, best first (ties by chunk id)."""
+        return [(h.chunk, h.score) for h in self.hits(query, n)]
+
+    def hits(self, query: str, n: int, vector: np.ndarray | None = None) -> list[Hit]:
+        """Return `search`'s chunks as hits, bounding their cosine with vector if given."""
+        with self._lock:  # an add in another thread may be merging segments
+            return self._hits(query, n, vector)
+
+    def _hits(self, query: str, n: int, vector: np.ndarray | None) -> list[Hit]:
         ids = [self.vocab[t] for t in terms(query) if t in self.vocab]  # repeats count, as in bm25s
         if not ids or n <= 0 or not self._docs:
             return []
@@ -230,9 +227,19 @@ class LexicalIndex:
                 rows, tfc = seg.postings(term)
                 if len(rows):
                     acc[rows] += idf * tfc
-        return self._top(scores, n)
+        found = self._top(scores, n)
+        uppers: dict[tuple[int, int], float | None] = {}
+        if vector is not None:
+            query64 = np.asarray(vector, dtype=np.float64)
+            for n_seg in {s for s, _, _ in found}:
+                picked = [r for s, r, _ in found if s == n_seg]
+                seg = self.segments[n_seg]
+                bounds = lexcodes.uppers(seg.codes, seg.scales, picked, query64)
+                uppers |= zip(((n_seg, r) for r in picked), bounds, strict=True)
+        return [Hit(self.segments[s].chunks[r], score, uppers.get((s, r))) for s, r, score in found]
 
-    def _top(self, scores: list[np.ndarray], n: int) -> list[tuple[StoredChunk, float]]:
+    def _top(self, scores: list[np.ndarray], n: int) -> list[tuple[int, int, float]]:
+        """Return (segment, row, score) of the n best live chunks (ties by chunk id)."""
         flat = np.concatenate([np.where(live, s, 0.0) for s, live in zip(scores, self._live, strict=True)])
         positive = np.flatnonzero(flat > 0)
         if len(positive) > n:  # the top n and anything tied with the n-th, then ordered by id
@@ -242,8 +249,8 @@ class LexicalIndex:
         found = []
         for i in positive:
             n_seg = int(np.searchsorted(starts, i, side="right")) - 1
-            found.append((self.segments[n_seg].chunks[i - starts[n_seg]], float(flat[i])))
-        found.sort(key=lambda pair: (-pair[1], pair[0].id))
+            found.append((n_seg, int(i - starts[n_seg]), float(flat[i])))
+        found.sort(key=lambda f: (-f[2], self.segments[f[0]].chunks[f[1]].id))
         return found[:n]
 
     # -- on disk ---------------------------------------------------------------------------
@@ -253,7 +260,13 @@ class LexicalIndex:
         for seg in self.segments:
             if not (directory / f"{seg.name}.npz").exists():
                 _write_segment(directory, seg)
-        manifest = {"format": FORMAT, "token": token, "segments": [s.name for s in self.segments]}
+        manifest = {
+            "format": FORMAT,
+            "token": token,
+            "segments": [s.name for s in self.segments],
+            "embedder": self.embedder,
+            "stamps": [[aid, version, stamp] for (aid, version), stamp in self._stamps.items()],
+        }
         tmp = directory / f".{_MANIFEST}.{uuid.uuid4().hex[:8]}"
         tmp.write_text(json.dumps(manifest), encoding="utf-8")
         tmp.replace(directory / _MANIFEST)
@@ -263,15 +276,23 @@ class LexicalIndex:
                 path.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, directory: Path) -> tuple[LexicalIndex, str] | None:
-        """Read a saved index and the token it was saved with; None if absent or unreadable."""
+    def load(cls, directory: Path, embedder: str = "") -> tuple[LexicalIndex, str] | None:
+        """Read a saved index and the token it was saved with; None if absent or unreadable.
+
+        Its 8-bit embeddings are dropped unless they were taken from embeddings made by embedder.
+        """
         try:
             manifest = json.loads((directory / _MANIFEST).read_text(encoding="utf-8"))
             if manifest.get("format") not in _READS:
                 return None
-            index = cls()
+            index = cls(embedder)
+            codes = manifest.get("format") == FORMAT and manifest.get("embedder") == embedder
+            if codes:
+                index._stamps = {(str(a), str(v)): str(t) for a, v, t in manifest["stamps"]}
             for name in manifest["segments"]:
                 seg = _read_segment(directory, name)
+                if not codes or not fits(seg.codes, seg.scales, len(seg.chunks)):
+                    seg.codes = seg.scales = None
                 index.segments.append(seg)
                 index._count(seg.chunks, 1)
                 for term in seg.new_terms:
@@ -300,7 +321,15 @@ def _write_segment(directory: Path, seg: Segment) -> None:
     """Write one segment's arrays and chunks, each atomically."""
     tmp = directory / f".{seg.name}.{uuid.uuid4().hex[:8]}"
     with tmp.open("wb") as fh:
-        np.savez(fh, indptr=seg.indptr, rows=seg.rows, counts=seg.counts, lengths=seg.lengths)
+        arrays: dict[str, Any] = {
+            "indptr": seg.indptr,
+            "rows": seg.rows,
+            "counts": seg.counts,
+            "lengths": seg.lengths,
+        }
+        if seg.codes is not None and seg.scales is not None:
+            arrays |= {"codes": seg.codes, "scales": seg.scales}
+        np.savez(fh, **arrays)
     chunks = [[getattr(c, f) for f in _FIELDS] for c in seg.chunks]
     meta = directory / f".{seg.name}.json.{uuid.uuid4().hex[:8]}"
     meta.write_text(json.dumps({"chunks": chunks, "new_terms": seg.new_terms}), encoding="utf-8")
@@ -312,6 +341,9 @@ def _read_segment(directory: Path, name: str) -> Segment:
     """Read one segment written by `_write_segment`."""
     with np.load(directory / f"{name}.npz") as arrays:
         indptr, rows, counts, lengths = (arrays[k] for k in ("indptr", "rows", "counts", "lengths"))
+        codes, scales = (arrays.get(k) for k in ("codes", "scales"))
     payload: dict[str, Any] = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
     chunks = [_bare(StoredChunk(r[0], r[1], r[2], int(r[3]), int(r[4]), "")) for r in payload["chunks"]]
-    return Segment(name, chunks, lengths, indptr, rows, counts, payload["new_terms"], np.diff(indptr))
+    seg = Segment(name, chunks, lengths, indptr, rows, counts, payload["new_terms"], np.diff(indptr))
+    seg.codes, seg.scales = codes, scales
+    return seg

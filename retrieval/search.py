@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import Hit, LexicalIndex
 from retrieval.models import ArticleInfo, Passage
 from retrieval.store import StoredChunk
 from retrieval.vectors import unpack_vectors
@@ -35,9 +36,14 @@ class KnowledgeBase:
     """A knowledge base's visible articles and BM25 index, kept in step with Chroma."""
 
     def __init__(
-        self, store: KBStore, index_dir: Path | None, write_lock: threading.Lock | None = None
+        self,
+        store: KBStore,
+        index_dir: Path | None,
+        write_lock: threading.Lock | None = None,
+        embedder: str = "",
     ) -> None:
         self.store = store
+        self._embedder = embedder  # what makes this process's embeddings (for the BM25 index's codes)
         self._index_dir = index_dir
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -92,7 +98,7 @@ class KnowledgeBase:
         """Index the chunks of visible versions the index lacks (only those), then save what changed."""
         saved = None
         if index is None and self._index_dir is not None:
-            loaded = LexicalIndex.load(self._index_dir)
+            loaded = LexicalIndex.load(self._index_dir, self._embedder)
             index, saved = loaded if loaded is not None else (None, None)
         versions = self._versions  # replaced, never changed in place, by sync
         counts = {aid: info.chunks for aid, info in self.articles.items()}
@@ -100,9 +106,12 @@ class KnowledgeBase:
         missing = [aid for aid, v in versions.items() if held.get((aid, v)) != counts.get(aid)]
         if index is None or any((aid, versions[aid]) in held for aid in missing):
             # No index yet, or a version held with other chunks (changed chunk settings): rebuild.
-            index, missing = LexicalIndex(), list(versions)
+            index, missing = LexicalIndex(self._embedder), list(versions)
+        # The chunk embeddings include the title: codes taken under another one no longer bound them.
+        stamps = {aid: info.title for aid, info in self.articles.items()}
         if missing:
-            index.add(self._live_chunks(missing, versions))
+            index.add(self._live_chunks(missing, versions), stamps)
+        index.restamp(stamps)
         changed = index.set_live(versions) or bool(missing)
         if index.dead_share() > 0.3:  # removed and replaced versions: drop them from the index
             index.compact()
@@ -118,7 +127,10 @@ class KnowledgeBase:
         """Read the visible versions' chunks of some articles (a few by id, many by a full scan)."""
         wanted = set(article_ids)
         few = len(wanted) <= 100 and len(wanted) * 4 <= len(versions)
-        found = self.store.chunks_of(article_ids) if few else self.store.iter_chunks()
+        # With their embeddings, kept in 8 bits to bound BM25 hits' cosines (lexical.py).
+        found = (
+            self.store.chunks_of(article_ids, vectors=True) if few else self.store.iter_chunks(vectors=True)
+        )
         live = [c for c in found if c.article_id in wanted and versions.get(c.article_id) == c.version]
         live.sort(key=lambda c: (c.article_id, c.start))
         return live
@@ -140,26 +152,39 @@ class KnowledgeBase:
             # Over-fetch: chunks of versions not (or no longer) visible are dropped here. Ids and
             # scores only: texts are read below for the few chunks that make the answer.
             dense = [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n]
-        lexical = self.lexical().search(query, n) if settings.mode != "dense" else []
-        bm25 = {chunk.id: score for chunk, score in lexical}
+        scored = settings.fusion == "score" and vector is not None
+        hits = self.lexical().hits(query, n, vector if scored else None) if settings.mode != "dense" else []
+        bm25 = {hit.chunk.id: hit.score for hit in hits}
         dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
+        read: list[str] = []  # BM25 hits whose embedding comes with the final read
         if settings.fusion == "rrf":
-            fused = _rrf(dense, [c for c, _ in lexical], settings)
-        else:
-            if vector is not None:
-                self._fill_dense(dense_scores, [cid for cid in bm25 if dense_scores.get(cid) is None], vector)
+            fused = _rrf(dense, [hit.chunk for hit in hits], settings)
+        elif vector is None:
             fused = _score_fusion(dense_scores, bm25, settings)
+        else:
+            fused, read = _fuse_known(hits, dense_scores, settings, k)
+            if len(read) > k:  # many: their embeddings alone first, without sentence vectors
+                self._fill_dense(dense_scores, read, vector)
+                fused |= _score_fusion(dense_scores, bm25, settings, read)
+                read = []
+        # Neither retriever holds texts: one read fetches the shown chunks with their sentence vectors
+        # (and the embeddings of the BM25 hits that may still rank: their cosine decides).
+        ahead = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        chunks = self.store.chunks_by_id([*ahead, *read], vectors=bool(read))
+        if read and vector is not None:
+            for cid in read:
+                if (got := chunks.get(cid)) is not None and got.vector is not None:
+                    dense_scores[cid] = float(np.dot(np.asarray(got.vector, dtype=np.float32), vector))
+            fused |= _score_fusion(dense_scores, bm25, settings, read)
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         if vector is not None:
             self._fill_dense(dense_scores, [cid for cid in best if dense_scores.get(cid) is None], vector)
-        # Neither retriever holds texts: one read fetches the shown chunks with their sentence vectors.
-        chunks = self.store.chunks_by_id(best)
         best = [cid for cid in best if cid in chunks]  # gone since the search
         passages = [
             self._passage(chunks[cid], fused[cid], dense_scores.get(cid), bm25.get(cid)) for cid in best
         ]
-        rows = {cid: unpack_vectors(c.sentences) for cid, c in chunks.items() if c.sentences is not None}
-        return Hits(passages, {cid: r for cid, r in rows.items() if r is not None and cid in best})
+        rows = {cid: unpack_vectors(blob) for cid in best if (blob := chunks[cid].sentences) is not None}
+        return Hits(passages, {cid: r for cid, r in rows.items() if r is not None})
 
     def _passage(self, chunk: StoredChunk, score: float, dense: float | None, bm25: float | None) -> Passage:
         info = self.articles.get(chunk.article_id)
@@ -194,12 +219,35 @@ def _rrf(dense: list[StoredChunk], lexical: list[StoredChunk], settings: SearchS
 
 
 def _score_fusion(
-    dense: dict[str, float | None], bm25: dict[str, float], settings: SearchSettings
+    dense: dict[str, float | None],
+    bm25: dict[str, float],
+    settings: SearchSettings,
+    ids: list[str] | None = None,
 ) -> dict[str, float]:
-    """Fuse scores: weighted cosine plus weighted BM25 divided by the query's best BM25."""
+    """Fuse scores: weighted cosine plus weighted BM25 divided by the query's best BM25 (of ids, or all)."""
     top = max(bm25.values(), default=0.0) or 1.0
-    ids = set(dense) | set(bm25)
     return {
         cid: settings.dense_weight * (dense.get(cid) or 0.0) + settings.bm25_weight * bm25.get(cid, 0.0) / top
-        for cid in ids
+        for cid in (set(dense) | set(bm25) if ids is None else ids)
     }
+
+
+def _fuse_known(
+    hits: list[Hit], dense: dict[str, float | None], settings: SearchSettings, k: int
+) -> tuple[dict[str, float], list[str]]:
+    """Fuse the chunks whose cosine is known; return them and the BM25 hits that may still rank.
+
+    A BM25 hit the dense retriever did not return lacks its cosine. Its 8-bit embedding bounds it
+    from above (lexical.py): a hit whose fused score stays below the k-th best known one even at
+    that bound cannot be shown, and is left out; the others must be read.
+    """
+    bm25 = {hit.chunk.id: hit.score for hit in hits}
+    fused = _score_fusion(dense, bm25, settings, list(dense))
+    kth = sorted(fused.values(), reverse=True)[k - 1] if len(fused) >= k else -math.inf
+    bound = _score_fusion(
+        {h.chunk.id: 1.0 + 1e-5 if h.upper is None else h.upper for h in hits if h.chunk.id not in dense},
+        bm25,
+        settings,
+        [h.chunk.id for h in hits if h.chunk.id not in dense],
+    )
+    return fused, [cid for cid, top in bound.items() if top >= kth - 1e-6]

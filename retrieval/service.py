@@ -64,7 +64,11 @@ class CitebotService:
 
     def _open_kb(self, name: str) -> KnowledgeBase:
         store = self.store.knowledge_base(name, self.embedder.name)
-        return KnowledgeBase(store, self.index_dir(name), self._kbs.write_lock(name))
+        # The chunk embeddings depend on the model, its backend and whether titles are embedded.
+        embedder = (
+            f"{type(self.embedder).__name__}:{self.embedder.name}:{self.settings.chunk.title_in_embedding}"
+        )
+        return KnowledgeBase(store, self.index_dir(name), self._kbs.write_lock(name), embedder)
 
     def index_dir(self, name: str) -> Path:
         """Return where the BM25 index of a knowledge base is cached (per store location)."""

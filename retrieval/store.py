@@ -12,11 +12,13 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrieval.article_meta import info_from, record_meta
 from retrieval.errors import InvalidInput, StoreError
 from retrieval.models import ArticleInfo
+from retrieval.storemark import Marks
 from retrieval.vectors import SENTENCE_VECTORS, pack_vectors
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ class StoredChunk:
     text: str
     dense: float | None = None
     sentences: str | None = None  # packed sentence vectors; only on chunks read with a query
+    vector: np.ndarray | None = None  # the stored embedding, only on chunks read with it
 
 
 def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -66,8 +69,10 @@ def _chroma_call(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
 class ChromaStore:
     """A Chroma client (embedded or server) holding any number of knowledge bases."""
 
-    def __init__(self, client: Any, batch_size: int = 1000) -> None:
+    def __init__(self, client: Any, batch_size: int = 1000, db_file: Path | None = None) -> None:
         self._client = client
+        self._db_file = db_file  # the embedded store's database (None for a server)
+        self.marks = Marks()  # its knowledge bases' change tokens, taken again after own writes
         self._batch = min(batch_size, int(getattr(client, "get_max_batch_size", lambda: batch_size)()))
 
     @classmethod
@@ -75,7 +80,8 @@ class ChromaStore:
         """Open the embedded store under the data directory, or the configured server."""
         from retrieval.chroma_client import open_client
 
-        return cls(open_client(settings), settings.chroma.batch_size)
+        db_file = None if settings.chroma.url else settings.data_dir / "chroma" / "chroma.sqlite3"
+        return cls(open_client(settings), settings.chroma.batch_size, db_file)
 
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
@@ -103,7 +109,7 @@ class ChromaStore:
             metadata={"hnsw:space": "cosine"},
             embedding_function=None,
         )
-        return KBStore(name, chunks, articles, self._batch, small)
+        return KBStore(name, chunks, articles, self._batch, small=small, db=self._db_file, marks=self.marks)
 
     def collection(self, name: str) -> Any:
         """Open (creating if needed) a plain collection that holds no text vectors."""
@@ -138,16 +144,22 @@ class ChromaStore:
 class KBStore:
     """The two Chroma collections of one knowledge base."""
 
-    def __init__(self, name: str, chunks: Any, articles: Any, batch: int, small_sync: bool = False) -> None:
+    def __init__(
+        self, name: str, chunks: Any, articles: Any, batch: int, *, small: bool, db: Path | None, marks: Marks
+    ) -> None:
         self.name = name
+        self._token = marks.watch(db, self._read_token)
         self._chunks = chunks
         self._articles = articles
         self._batch = batch
-        self._small_sync = small_sync  # on the small HNSW sync threshold (chroma_client)
+        self._small_sync = small  # on the small HNSW sync threshold (chroma_client)
 
     def token(self) -> str:
-        """Return the change token; it differs after every committed change."""
-        got = _chroma_call("reading the state", self._articles.get, ids=[STATE_ID])
+        """Return the change token (it differs after every commit); unread if the files are unchanged."""
+        return self._token.get()
+
+    def _read_token(self) -> str:
+        got = _chroma_call("reading the state", self._articles.get, ids=[STATE_ID], include=["metadatas"])
         metas = got.get("metadatas") or []
         return str(metas[0].get("token")) if metas and metas[0] else ""
 
@@ -303,17 +315,16 @@ class KBStore:
             (cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
-    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
-        """Return the stored chunks with the given ids, sentence vectors included (absent ones left out)."""
+    def chunks_by_id(self, ids: Sequence[str], vectors: bool = False) -> dict[str, StoredChunk]:
+        """Return the stored chunks with the given ids, sentence vectors included (absent ones left out).
+
+        vectors: with their embeddings too.
+        """
         if not ids:
             return {}
-        got = _chroma_call(
-            "reading chunks", self._chunks.get, ids=list(ids), include=["metadatas", "documents"]
-        )
-        return {
-            cid: _stored(cid, meta, doc, None, with_sentences=True)
-            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
-        }
+        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
+        got = _chroma_call("reading chunks", self._chunks.get, ids=list(ids), include=include)
+        return {c.id: c for c in _chunks_in(got, sentences=True)}
 
     def embeddings(
         self, ids: Sequence[str], include_sentences: bool = False
@@ -330,37 +341,24 @@ class KBStore:
             out[cid] = (emb, blob if isinstance(blob, str) else None)
         return out
 
-    def iter_chunks(self, page: int = 5000) -> Iterator[StoredChunk]:
-        """Yield every stored chunk (all versions), page by page."""
+    def iter_chunks(self, page: int = 5000, vectors: bool = False) -> Iterator[StoredChunk]:
+        """Yield every stored chunk (all versions), page by page (vectors: with their embeddings)."""
         offset = 0
+        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
         while True:
-            got = _chroma_call(
-                "reading chunks",
-                self._chunks.get,
-                include=["metadatas", "documents"],
-                limit=page,
-                offset=offset,
-            )
-            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
-                yield _stored(cid, meta, doc, None)
+            got = _chroma_call("reading chunks", self._chunks.get, include=include, limit=page, offset=offset)
+            yield from _chunks_in(got)
             if len(got["ids"]) < page:
                 return
             offset += page
 
-    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
-        """Return the stored chunks (all versions) of the given articles."""
+    def chunks_of(self, article_ids: Sequence[str], vectors: bool = False) -> list[StoredChunk]:
+        """Return the stored chunks (all versions) of the given articles (vectors: with their embeddings)."""
         if not article_ids:
             return []
-        got = _chroma_call(
-            "reading chunks",
-            self._chunks.get,
-            where={"article_id": {"$in": list(article_ids)}},
-            include=["metadatas", "documents"],
-        )
-        return [
-            _stored(cid, meta, doc, None)
-            for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
-        ]
+        where = {"article_id": {"$in": list(article_ids)}}
+        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
+        return _chunks_in(_chroma_call("reading chunks", self._chunks.get, where=where, include=include))
 
     def count_chunks(self) -> int:
         """Return how many chunks are stored, all versions included."""
@@ -372,8 +370,17 @@ def chunk_id(article_id: str, version: str, index: int) -> str:
     return f"{article_id}:{version}:{index}"
 
 
+def _chunks_in(got: dict[str, Any], sentences: bool = False) -> list[StoredChunk]:
+    """Return the chunks of a get's result, with their embeddings if it read them."""
+    embeddings = got.get("embeddings")
+    if embeddings is None:
+        embeddings = [None] * len(got["ids"])
+    rows = zip(got["ids"], got["metadatas"], got["documents"], embeddings, strict=True)
+    return [_stored(cid, meta, doc, sentences, vec) for cid, meta, doc, vec in rows]
+
+
 def _stored(
-    cid: str, meta: dict[str, Any], doc: str, dense: float | None, with_sentences: bool = False
+    cid: str, meta: dict[str, Any], doc: str, with_sentences: bool = False, vector: np.ndarray | None = None
 ) -> StoredChunk:
     blob = meta.get(SENTENCE_VECTORS) if with_sentences else None
     return StoredChunk(
@@ -383,6 +390,6 @@ def _stored(
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=doc,
-        dense=dense,
         sentences=blob if isinstance(blob, str) else None,
+        vector=vector,
     )

@@ -1,0 +1,93 @@
+"""A segment of the BM25 index: term counts of some chunks, column-major, and their merge."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.store import StoredChunk
+
+K1, B = 1.5, 0.75  # bm25s's defaults
+
+
+@dataclass
+class Segment:
+    """Chunks indexed together: term counts by column (term id), one row per chunk."""
+
+    name: str
+    chunks: list[StoredChunk]
+    lengths: np.ndarray  # tokens per chunk
+    indptr: np.ndarray  # CSC over term ids known when the segment was built
+    rows: np.ndarray
+    counts: np.ndarray
+    new_terms: list[str]  # the vocabulary's entries this segment introduced, in id order
+    df: np.ndarray  # chunks of this segment containing each term
+    # The term-frequency part of each entry's score for one average length (as bm25s stores it).
+    tfc: np.ndarray | None = None
+    tfc_avg: float = 0.0
+    codes: np.ndarray | None = None  # int8 embeddings, one row per chunk (None: not known)
+    scales: np.ndarray | None = None  # per chunk: its embedding is about codes * scale
+
+    def weigh(self, avg: float) -> None:
+        """Compute each entry's term-frequency component for the average chunk length avg."""
+        if self.tfc is None or self.tfc_avg != avg:
+            tf = self.counts.astype(np.float64)
+            norm = K1 * (1 - B + B * self.lengths[self.rows] / avg)
+            self.tfc, self.tfc_avg = (tf / (norm + tf)).astype(np.float32), avg
+
+    @property
+    def terms_known(self) -> int:
+        """Return how many term ids the segment has columns for."""
+        return len(self.indptr) - 1
+
+    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return (rows, term-frequency components) of one term (empty if the segment predates it)."""
+        if self.tfc is None:
+            raise RuntimeError("weigh() the segment first")
+        if term >= self.terms_known:
+            return self.rows[:0], self.tfc[:0]
+        lo, hi = self.indptr[term], self.indptr[term + 1]
+        return self.rows[lo:hi], self.tfc[lo:hi]
+
+
+def from_coo(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
+    """Return (indptr, rows, counts) column-major; entries must come sorted by row within a column."""
+    order = np.argsort(cols, kind="stable")  # stable: rows stay ascending within each column
+    indptr = np.zeros(width + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=width), out=indptr[1:])
+    # uint16 counts: a term repeated more than 65,535 times in one chunk is counted 65,535 times.
+    return indptr, rows[order].astype(np.int32), np.minimum(counts[order], 65535).astype(np.uint16)
+
+
+def columns(seg: Segment) -> np.ndarray:
+    """Return the term id of every entry of a segment."""
+    return np.repeat(np.arange(seg.terms_known), np.diff(seg.indptr))
+
+
+def rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
+    """Return one segment holding the live chunks of several, in order."""
+    width = max(seg.terms_known for seg, _ in parts)
+    chunks: list[StoredChunk] = []
+    rows, cols, counts, lengths, new_terms = [], [], [], [], []
+    offset = 0
+    for seg, live in parts:
+        renumber = np.cumsum(live) - 1 + offset
+        keep = live[seg.rows]
+        rows.append(renumber[seg.rows[keep]])
+        cols.append(columns(seg)[keep])
+        counts.append(seg.counts[keep])
+        lengths.append(seg.lengths[live])
+        chunks += [c for c, ok in zip(seg.chunks, live, strict=True) if ok]
+        new_terms += seg.new_terms
+        offset += int(live.sum())
+    indptr, r, c = from_coo(np.concatenate(rows), np.concatenate(cols), np.concatenate(counts), width)
+    merged = Segment(
+        uuid.uuid4().hex[:12], chunks, np.concatenate(lengths), indptr, r, c, new_terms, np.diff(indptr)
+    )
+    if all(seg.codes is not None and seg.scales is not None for seg, _ in parts):
+        merged.codes = np.concatenate([seg.codes[live] for seg, live in parts])  # type: ignore[index]
+        merged.scales = np.concatenate([seg.scales[live] for seg, live in parts])  # type: ignore[index]
+    return merged
