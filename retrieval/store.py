@@ -322,7 +322,7 @@ class KBStore:
         """
         if not ids:
             return {}
-        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
+        include = _include(vectors)
         got = _chroma_call("reading chunks", self._chunks.get, ids=list(ids), include=include)
         return {c.id: c for c in _chunks_in(got, sentences=True)}
 
@@ -344,7 +344,7 @@ class KBStore:
     def iter_chunks(self, page: int = 5000, vectors: bool = False) -> Iterator[StoredChunk]:
         """Yield every stored chunk (all versions), page by page (vectors: with their embeddings)."""
         offset = 0
-        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
+        include = _include(vectors)
         while True:
             got = _chroma_call("reading chunks", self._chunks.get, include=include, limit=page, offset=offset)
             yield from _chunks_in(got)
@@ -357,7 +357,7 @@ class KBStore:
         if not article_ids:
             return []
         where = {"article_id": {"$in": list(article_ids)}}
-        include = ["metadatas", "documents", *(["embeddings"] if vectors else [])]
+        include = _include(vectors)
         return _chunks_in(_chroma_call("reading chunks", self._chunks.get, where=where, include=include))
 
     def count_chunks(self) -> int:
@@ -368,6 +368,11 @@ class KBStore:
 def chunk_id(article_id: str, version: str, index: int) -> str:
     """Return the deterministic id of one chunk of one article version."""
     return f"{article_id}:{version}:{index}"
+
+
+def _include(vectors: bool) -> list[str]:
+    """Return what a read of chunks includes: their metadata and text, and their embeddings if asked."""
+    return ["metadatas", "documents", *(["embeddings"] if vectors else [])]
 
 
 def _chunks_in(got: dict[str, Any], sentences: bool = False) -> list[StoredChunk]:

@@ -11,7 +11,7 @@ import pytest
 
 import retrieval.search
 from config.settings import SearchSettings
-from retrieval.lexcodes import quantize
+from retrieval.lexcodes import quantize, uppers
 from retrieval.lexical import Hit, LexicalIndex
 from retrieval.models import SourceDocument
 from retrieval.search import Hits, KnowledgeBase
@@ -43,8 +43,7 @@ def test_the_bound_is_never_below_the_cosine_and_close_to_it() -> None:
     codes, scales = quantize(vectors)
     for query in queries.astype(np.float64):
         exact = vectors.astype(np.float64) @ query
-        slack = np.abs(query).sum() / 2
-        upper = scales * (codes.astype(np.float64) @ query) + scales * slack
+        upper = np.asarray(uppers(codes, scales, range(len(vectors)), query), dtype=np.float64)
         assert np.all(upper >= exact)
         assert np.all(upper - exact < 0.05)
 
