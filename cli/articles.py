@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrieval.compose import build_service
-from retrieval.errors import CitebotError
+from retrieval.errors import CitebotError, InvalidInput
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -51,9 +52,11 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 def _add_one(service: CitebotService, source: str, args: argparse.Namespace) -> int:
     """Add one source (stdin, a directory, a file or a URL); return how many of its files failed."""
     from retrieval import ingest
+    from retrieval.extract import decode_text
 
     if source == "-":
-        doc = ingest.from_text(sys.stdin.read(), args.title, service.settings.limits, source="stdin")
+        text = decode_text(_stdin_bytes(), None, "the text on stdin")
+        doc = ingest.from_text(text, args.title, service.settings.limits, source="stdin")
         _print_added(service.add_document(doc, args.kb, added_by="cli"))
     elif not ingest.is_url(source) and Path(source).is_dir():
         return _add_directory(service, Path(source), args.kb)
@@ -139,15 +142,39 @@ def _ask(service: CitebotService, args: argparse.Namespace) -> int:
         _print_answer(service.ask(args.question, args.kb, args.k), args.json)
         return 0
     failures = 0
-    for line in sys.stdin:
+    for n, raw in enumerate(_stdin_lines(), start=1):
+        line = raw.decode("utf-8", errors="replace")
         if not line.strip():
             continue
         try:
-            _print_answer(service.ask(line, args.kb, args.k), args.json)
-        except CitebotError as exc:
-            print(f"citebot: {exc}", file=sys.stderr)
-            failures += 1
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            error: CitebotError = InvalidInput(f"the question is not valid UTF-8 text (byte {exc.start + 1})")
+        else:
+            try:
+                _print_answer(service.ask(line, args.kb, args.k), args.json)
+                continue
+            except CitebotError as exc:
+                error = exc
+        print(f"citebot: line {n}: {error}", file=sys.stderr)
+        if args.json:  # one object per question, so output lines pair with input lines
+            print(json.dumps({"question": line.strip(), "error": str(error)}, ensure_ascii=False), flush=True)
+        failures += 1
     return 1 if failures else 0
+
+
+def _stdin_lines() -> Iterator[bytes]:
+    """Yield stdin's lines as bytes, as they arrive (a text stream without a buffer is encoded back)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        yield from (line.encode("utf-8", errors="surrogateescape") for line in sys.stdin)
+    else:
+        yield from buffer
+
+
+def _stdin_bytes() -> bytes:
+    """Read all of stdin as bytes."""
+    return b"".join(_stdin_lines())
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:

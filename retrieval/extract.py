@@ -164,7 +164,7 @@ def _extract_text(data: bytes, charset: str | None, kind: str, label: str, max_c
     # No supported encoding needs more than 4 bytes per character: anything bigger cannot fit.
     if len(data) > 4 * max_chars:
         raise TooLarge(f"{label} is {len(data):,} bytes, too big for the {max_chars:,}-character limit")
-    raw = _decode_text(data, charset, label)
+    raw = decode_text(data, charset, label)
     if len(raw) > 2 * max_chars:  # too long even after whitespace clean-up; skip the work
         _check_length(len(raw), max_chars, label)
     text = normalize_text(raw)
@@ -174,7 +174,8 @@ def _extract_text(data: bytes, charset: str | None, kind: str, label: str, max_c
     return ExtractedText(text=text, title=title, author=None, date=None, kind=kind)
 
 
-def _decode_text(data: bytes, charset: str | None, label: str) -> str:
+def decode_text(data: bytes, charset: str | None, label: str) -> str:
+    """Decode plain text (UTF-8 or UTF-16 with a mark, the declared charset, cp1252), or refuse it."""
     if data.startswith(_UTF16_BOMS):
         candidates = ["utf-16"]
     elif data.startswith(codecs.BOM_UTF8):

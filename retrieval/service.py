@@ -369,6 +369,12 @@ def clean_question(question: str, limit: int) -> str:
     clean = " ".join(question.split())
     if not clean:
         raise InvalidInput("the question is empty")
+    try:
+        clean.encode("utf-8")
+    except UnicodeEncodeError as exc:  # undecodable bytes from a terminal, kept as surrogates
+        raise InvalidInput(
+            f"the question is not valid UTF-8 text (a stray byte at character {exc.start + 1})"
+        ) from exc
     if len(clean) > limit:
         raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
     return clean

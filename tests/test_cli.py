@@ -163,3 +163,41 @@ def test_articles_survive_a_new_process(tmp_path: Path) -> None:
     answer = json.loads(done.stdout)
     assert "six" in answer["answer"]
     assert answer["citations"][0]["title"] == "note"
+
+
+def test_undecodable_input_is_refused_by_name_and_a_batch_goes_on(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    code, out, err = run(capsys, "ask", "How fast is Kim\udcffs train?")  # a stray byte from a terminal
+    assert (code, out) == (1, "")
+    assert err.strip().splitlines() == [
+        "citebot: error: the question is not valid UTF-8 text (a stray byte at character 16)"
+    ]
+    lines = [
+        SEED_QUESTION.encode(),
+        b"How fast is Kim\xffs train?",
+        b"x" * 900,
+        b"Who painted the Mona Lisa?",
+    ]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n".join(lines) + b"\n")))
+    code, out, err = run(capsys, "ask", "-", "--json")
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert [a.get("abstained") for a in answers] == [False, None, None, True]  # one object per question
+    assert "not valid UTF-8" in answers[1]["error"] and "900 characters" in answers[2]["error"]
+    assert [line.split(":")[1] for line in err.splitlines() if "seed" not in line] == [" line 2", " line 3"]
+
+
+def test_add_from_stdin_reads_a_legacy_encoding(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    text = "Caf\xe9 owners in Lyon open at six and serve cr\xe8me br\xfbl\xe9e on Sundays.\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode("cp1252"))))
+    code, out, _ = run(capsys, "add", "-", "--title", "Lyon", "--kb", "cafes")
+    assert code == 0 and out.strip().endswith("added")
+    code, out, _ = run(capsys, "ask", "When do cafe owners in Lyon open?", "--kb", "cafes", "--json")
+    assert "Café owners in Lyon open at six" in json.loads(out)["citations"][0]["passage"]
