@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answertype import STRONG, asked_type, cue
-from retrieval.matching import QuestionPhrasing, QuestionTerms, refers_back
+from retrieval.matching import PRONOUNS, QuestionPhrasing, QuestionTerms, refers_back
 from retrieval.models import Citation, Passage
 from retrieval.text import STOPWORDS, is_heading, sentence_spans, stem_words, terms, words
 
@@ -73,7 +73,6 @@ def coverage(question: str, passages: Sequence[Passage]) -> float:
     return max((sum(weight[t] for t in weight if t in ts) / total for ts in pools), default=0.0)
 
 
-_PRONOUN = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
 # Weights of a conditional-logit sentence ranker fitted on the dev questions of xquad-articles and
 # squad2-dev only (tools/calibrate_answers.py --more ... --fit-only; docs/quality.md).
 WEIGHTS = {
@@ -88,7 +87,6 @@ WEIGHTS = {
     "bigram": -1.09,
     "novel": 0.98,
     "length": -0.28,
-    "pronoun": 0.01,
     "cosine": 13.25,
     "phrase": -0.6,
     "order": 2.24,
@@ -108,7 +106,6 @@ FEATURES = (
     "bigram",
     "novel",
     "length",
-    "pronoun",
     "cosine",
     "phrase",
     "order",
@@ -225,7 +222,6 @@ def features(
     for i, (p_index, start, end, text, ts) in enumerate(raw):
         same_prev = i > 0 and raw[i - 1][0] == p_index
         same_next = i + 1 < len(raw) and raw[i + 1][0] == p_index
-        first = text.split(maxsplit=1)[0].lower() if text.split() else ""
         f = {
             "overlap": share[i],
             "prev": share[i - 1] if same_prev else 0.0,
@@ -238,7 +234,6 @@ def features(
             "bigram": len(q_bigrams & _bigrams(ts)) / len(q_bigrams) if q_bigrams else 0.0,
             "novel": sum(1 for t in ts if t not in q_terms) / len(ts) if ts else 0.0,
             "length": math.log(1 + len(ts)),
-            "pronoun": float(first in _PRONOUN),
             "cosine": cosine[i],
             "phrase": phrase[i],
             "order": phrasing.in_order(said[i]),
@@ -327,7 +322,7 @@ def _with_context(ranked: Sequence[_Sentence], max_sentences: int, second_ratio:
     first = ranked[0]
     if max_sentences < 2:
         return [first]
-    if first.text.split(maxsplit=1)[0].lower() in _PRONOUN:
+    if first.text.split(maxsplit=1)[0].lower() in PRONOUNS:
         before = [s for s in ranked if s.passage == first.passage and 0 <= first.start - s.end <= 2]
         if before:
             return [before[0], first]

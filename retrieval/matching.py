@@ -153,7 +153,7 @@ class QuestionPhrasing:
         return longest[-1] / len(self._words)
 
 
-_POINTER = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
+PRONOUNS = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
 # A definite noun phrase as the subject, at the start or after a reported "that" ("Ria Novosti
 # confirmed that the convoy crossed…").
 _DEFINITE = re.compile(r"^(?:[^,]{0,60}\bthat\s+)?(?:the|this|these|those|that)\s+[a-z]+\b", re.I)
@@ -162,4 +162,4 @@ _DEFINITE = re.compile(r"^(?:[^,]{0,60}\bthat\s+)?(?:the|this|these|those|that)\
 def refers_back(sentence: str) -> bool:
     """Tell whether a sentence's subject may point back: a pronoun or a definite noun phrase ("The convoy…")."""
     first = sentence.split(maxsplit=1)[0].lower() if sentence.split() else ""
-    return first in _POINTER or _DEFINITE.match(sentence) is not None
+    return first in PRONOUNS or _DEFINITE.match(sentence) is not None
