@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answer import extract_answer
+from retrieval.answer import extract_answer, features
 from retrieval.matching import QuestionPhrasing, QuestionTerms, refers_back
 from retrieval.models import Passage
 from retrieval.text import stems, terms
@@ -60,10 +60,7 @@ def passage(text: str) -> Passage:
 
 
 def test_a_sentence_naming_the_asked_country_by_its_demonym_is_the_answer() -> None:
-    text = (
-        "Trains from Russia rarely reach the coast. "
-        "Images show the convoy pulled by a Russian locomotive."
-    )
+    text = "Trains from Russia rarely reach the coast. Images show the convoy pulled by a Russian locomotive."
     got = extract_answer(
         "What pulled the train once it was in Russia?", [passage(text)], k=1, max_sentences=1
     )
@@ -101,6 +98,13 @@ def test_a_pair_kept_by_fewer_sentences_counts_more() -> None:
     # 5 pairs: "they get", "get in", "in exchange", "exchange for", "the weapons"
     assert plain == pytest.approx([2 / 5, 1 / 5, 1 / 5])
     assert distinct == pytest.approx([2 / 5, 1 / 10, 1 / 10])  # "the weapons" is kept by two sentences
+
+
+def test_the_ranker_sees_a_pair_kept_by_one_sentence_as_distinct() -> None:
+    text = "Food came in exchange for shells. They sold the weapons. He kept the weapons."
+    got = features("What would they get in exchange for the weapons?", [passage(text)])
+    assert [f.values["phrase"] for f in got] == pytest.approx([2 / 5, 1 / 5, 1 / 5])
+    assert [f.values["distinct"] for f in got] == pytest.approx([2 / 5, 1 / 10, 1 / 10])
 
 
 @pytest.mark.parametrize(
