@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answertype import STRONG, asked_type, cue
-from retrieval.matching import QuestionPhrasing, QuestionTerms
+from retrieval.matching import PRONOUNS, QuestionPhrasing, QuestionTerms, refers_back
 from retrieval.models import Citation, Passage
 from retrieval.text import STOPWORDS, is_heading, sentence_spans, stem_words, terms, words
 
@@ -73,25 +73,25 @@ def coverage(question: str, passages: Sequence[Passage]) -> float:
     return max((sum(weight[t] for t in weight if t in ts) / total for ts in pools), default=0.0)
 
 
-_PRONOUN = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
 # Weights of a conditional-logit sentence ranker fitted on the dev questions of xquad-articles and
 # squad2-dev only (tools/calibrate_answers.py --more ... --fit-only; docs/quality.md).
 WEIGHTS = {
-    "overlap": 6.57,
-    "prev": 1.82,
-    "next": 1.38,
-    "cue": 1.84,
-    "rank0": -0.2,
-    "rank1": -0.03,
-    "pscore": 4.35,
-    "dense": -1.05,
-    "bigram": -0.9,
-    "novel": 1.38,
-    "length": -0.32,
-    "pronoun": 0.26,
-    "cosine": 12.93,
-    "phrase": 1.68,
-    "order": 2.38,
+    "overlap": 6.67,
+    "prev": 1.43,
+    "next": 1.49,
+    "cue": 1.83,
+    "rank0": -0.18,
+    "rank1": -0.02,
+    "pscore": 3.98,
+    "dense": -0.95,
+    "bigram": -1.09,
+    "novel": 0.98,
+    "length": -0.28,
+    "cosine": 13.25,
+    "phrase": -0.6,
+    "order": 2.24,
+    "distinct": 3.43,
+    "antecedent": 2.7,
 }
 ANSWER_DEPTH = 3  # answers come from the first 3 passages whatever k is, so k only adds citations
 FEATURES = (
@@ -106,10 +106,11 @@ FEATURES = (
     "bigram",
     "novel",
     "length",
-    "pronoun",
     "cosine",
     "phrase",
     "order",
+    "distinct",
+    "antecedent",
 )
 
 
@@ -161,6 +162,33 @@ def _split(
     return raw, cosine, said
 
 
+def _antecedent_gain(
+    raw: Sequence[tuple[int, int, int, str, list[str]]],
+    passages: Sequence[Passage],
+    found: Sequence[set[str]],
+    weight: Mapping[str, float],
+) -> list[float]:
+    """Return, for each sentence whose subject points back, the question terms only the sentence before has.
+
+    "The convoy crossed the border…" names the train of the sentence before it; that sentence may
+    sit in another of the passages (chunk edges), so it is found by its offsets in the article. The
+    gain is the weighted share of question terms the sentence before holds and this one lacks.
+    """
+    total = sum(weight.values()) or 1.0
+    ending: dict[tuple[str, int], int] = {}
+    for j, (p_index, _, end, *_) in enumerate(raw):
+        ending.setdefault((passages[p_index].article_id, end), j)
+    gains = []
+    for i, (p_index, start, _, text, _) in enumerate(raw):
+        article = passages[p_index].article_id
+        before = next(
+            (ending[(article, start - gap)] for gap in range(4) if (article, start - gap) in ending), None
+        )
+        held = found[before] - found[i] if before is not None and refers_back(text) else set()
+        gains.append(sum(weight[t] for t in held) / total)
+    return gains
+
+
 def features(
     question: str,
     passages: Sequence[Passage],
@@ -188,11 +216,12 @@ def features(
     share = [sum(weight[t] for t in held) / total for held in found]
     top_score = max((p.score for p in passages), default=0.0) or 1.0
     top_dense = max((p.dense or 0.0 for p in passages), default=0.0)
+    phrase, distinct = phrasing.shares(said)
+    antecedent = _antecedent_gain(raw, passages, found, weight)
     out = []
     for i, (p_index, start, end, text, ts) in enumerate(raw):
         same_prev = i > 0 and raw[i - 1][0] == p_index
         same_next = i + 1 < len(raw) and raw[i + 1][0] == p_index
-        first = text.split(maxsplit=1)[0].lower() if text.split() else ""
         f = {
             "overlap": share[i],
             "prev": share[i - 1] if same_prev else 0.0,
@@ -205,10 +234,11 @@ def features(
             "bigram": len(q_bigrams & _bigrams(ts)) / len(q_bigrams) if q_bigrams else 0.0,
             "novel": sum(1 for t in ts if t not in q_terms) / len(ts) if ts else 0.0,
             "length": math.log(1 + len(ts)),
-            "pronoun": float(first in _PRONOUN),
             "cosine": cosine[i],
-            "phrase": phrasing.pairs(said[i]),
+            "phrase": phrase[i],
             "order": phrasing.in_order(said[i]),
+            "distinct": distinct[i],
+            "antecedent": antecedent[i],
         }
         out.append(SentenceFeatures(p_index, start, end, text, f))
     return out
@@ -292,7 +322,7 @@ def _with_context(ranked: Sequence[_Sentence], max_sentences: int, second_ratio:
     first = ranked[0]
     if max_sentences < 2:
         return [first]
-    if first.text.split(maxsplit=1)[0].lower() in _PRONOUN:
+    if first.text.split(maxsplit=1)[0].lower() in PRONOUNS:
         before = [s for s in ranked if s.passage == first.passage and 0 <= first.start - s.end <= 2]
         if before:
             return [before[0], first]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from retrieval.answertype import TYPES
 from retrieval.text import STOPWORDS, stems, terms, words
@@ -125,6 +126,19 @@ class QuestionPhrasing:
             return 0.0
         return len(self._pairs & set(itertools.pairwise(sentence))) / len(self._pairs)
 
+    def shares(self, sentences: Sequence[list[str]]) -> tuple[list[float], list[float]]:
+        """Return each sentence's share of the question's word pairs, plain and by how few sentences have them.
+
+        In the second, a pair counts 1/n when n of the sentences have it: "in exchange for" kept by
+        one sentence tells more than "the weapons" kept by five.
+        """
+        if not self._pairs:
+            return [0.0] * len(sentences), [0.0] * len(sentences)
+        held = [self._pairs & set(itertools.pairwise(s)) for s in sentences]
+        seen = Counter(p for pairs in held for p in pairs)
+        n = len(self._pairs)
+        return [len(pairs) / n for pairs in held], [sum(1 / seen[p] for p in pairs) / n for pairs in held]
+
     def in_order(self, sentence: list[str]) -> float:
         """Return the share of the question's words (wh-words aside) the sentence has in their order."""
         shared = [w for w in sentence if w in self._known]  # other words cannot extend the subsequence
@@ -137,3 +151,15 @@ class QuestionPhrasing:
                 row.append(longest[j] + 1 if word == other else max(longest[j + 1], row[j]))
             longest = row
         return longest[-1] / len(self._words)
+
+
+PRONOUNS = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
+# A definite noun phrase as the subject, at the start or after a reported "that" ("Ria Novosti
+# confirmed that the convoy crossed…").
+_DEFINITE = re.compile(r"^(?:[^,]{0,60}\bthat\s+)?(?:the|this|these|those|that)\s+[a-z]+\b", re.I)
+
+
+def refers_back(sentence: str) -> bool:
+    """Tell whether a sentence's subject may point back: a pronoun or a definite noun phrase ("The convoy…")."""
+    first = sentence.split(maxsplit=1)[0].lower() if sentence.split() else ""
+    return first in PRONOUNS or _DEFINITE.match(sentence) is not None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answer import extract_answer
-from retrieval.matching import QuestionPhrasing, QuestionTerms
+from retrieval.answer import extract_answer, features
+from retrieval.matching import QuestionPhrasing, QuestionTerms, refers_back
 from retrieval.models import Passage
 from retrieval.text import stems, terms
 
@@ -60,10 +60,7 @@ def passage(text: str) -> Passage:
 
 
 def test_a_sentence_naming_the_asked_country_by_its_demonym_is_the_answer() -> None:
-    text = (
-        "Russia has already seen trains cross into its coastal region. "
-        "Images show the convoy pulled by a Russian locomotive."
-    )
+    text = "Trains from Russia rarely reach the coast. Images show the convoy pulled by a Russian locomotive."
     got = extract_answer(
         "What pulled the train once it was in Russia?", [passage(text)], k=1, max_sentences=1
     )
@@ -89,3 +86,58 @@ def test_a_sentence_keeps_the_question_phrasing(
     phrasing = QuestionPhrasing(question)
     assert phrasing.pairs(stems(sentence)) == pytest.approx(pairs)
     assert phrasing.in_order(stems(sentence)) == pytest.approx(in_order)
+
+
+def test_a_pair_kept_by_fewer_sentences_counts_more() -> None:
+    phrasing = QuestionPhrasing("What would they get in exchange for the weapons?")
+    said = [
+        stems(s)
+        for s in ("Food came in exchange for shells.", "They sold the weapons.", "He kept the weapons.")
+    ]
+    plain, distinct = phrasing.shares(said)
+    # 5 pairs: "they get", "get in", "in exchange", "exchange for", "the weapons"
+    assert plain == pytest.approx([2 / 5, 1 / 5, 1 / 5])
+    assert distinct == pytest.approx([2 / 5, 1 / 10, 1 / 10])  # "the weapons" is kept by two sentences
+
+
+def test_the_ranker_sees_a_pair_kept_by_one_sentence_as_distinct() -> None:
+    text = "Food came in exchange for shells. They sold the weapons. He kept the weapons."
+    got = features("What would they get in exchange for the weapons?", [passage(text)])
+    assert [f.values["phrase"] for f in got] == pytest.approx([2 / 5, 1 / 5, 1 / 5])
+    assert [f.values["distinct"] for f in got] == pytest.approx([2 / 5, 1 / 10, 1 / 10])
+
+
+@pytest.mark.parametrize(
+    ("sentence", "back"),
+    [
+        ("He left Pyongyang on Sunday.", True),
+        ("Their ties date back to 1948.", True),
+        ("The convoy crossed the border this Tuesday.", True),
+        ("These talks will be held in Vladivostok.", True),
+        ("Ria Novosti confirmed that The convoy crossed the border.", True),  # a reported "that"
+        ("Kim left Pyongyang on Sunday.", False),
+        ("A train left the station.", False),
+        ("Theatres closed in March.", False),
+        ("Moscow said that Kim would come.", False),
+    ],
+)
+def test_a_sentence_whose_subject_points_back(sentence: str, back: bool) -> None:
+    assert refers_back(sentence) is back
+
+
+def test_a_definite_subject_borrows_the_question_terms_of_the_sentence_before_it_across_a_chunk_edge() -> (
+    None
+):
+    before = "Kim left on Sunday in his private train."
+    convoy = "The convoy crossed the border at Primorye."
+    # the same sentence elsewhere, with nothing before it that names the train
+    other = "The convoy crossed the border at Khasan."
+    passages = [
+        Passage("a:0", "a", "Title", None, before, 0, len(before), 1.0, 0.6, 5.0),
+        Passage(
+            "a:1", "a", "Title", None, convoy, len(before) + 1, len(before) + 1 + len(convoy), 1.0, 0.6, 5.0
+        ),
+        Passage("b:0", "b", "Other", None, other, 0, len(other), 1.0, 0.6, 5.0),
+    ]
+    got = extract_answer("Where did the train cross the border?", passages, k=3, max_sentences=1)
+    assert "Primorye" in got.answer
