@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from config.settings import AnswerSettings
 from retrieval.answertype import STRONG, asked_type, cue
 from retrieval.matching import PRONOUNS, QuestionPhrasing, QuestionTerms, refers_back
 from retrieval.models import Citation, Passage
@@ -342,7 +343,7 @@ def extract_answer(
     sentence_vectors: Mapping[str, np.ndarray] | None = None,
     max_sentences: int = 2,
     gate: Gate = Gate(),  # frozen, so one shared default is safe
-    second_ratio: float = 0.7,
+    second_ratio: float = AnswerSettings.model_fields["second_sentence_ratio"].default,
     depth: int = ANSWER_DEPTH,
     context: str | None = None,
     judge: Judge | None = None,

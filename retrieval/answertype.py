@@ -102,7 +102,9 @@ TYPES: tuple[AnswerType, ...] = (
         "stance",
         re.compile(
             r"\b(?:position|stance)\s+(?:on|towards?|regarding)\b"
-            r"|\b(?:attitude|views?|opinions?|feelings?)\s+(?:on|of|about|towards?|regarding)\b"
+            r"|\b(?:attitudes?|opinions?|feelings?)\s+(?:on|of|about|towards?|regarding)\b"
+            # "view of" is a sight ("the view of the valley") unless it is someone's ("Kim's view of")
+            r"|\bviews?\s+(?:on|about|towards?|regarding)\b|(?:'s|\bhis|\bher|\btheir|\bits)\s+views?\s+of\b"
             r"|\bhow (?:does|did|do)\b.*\b(?:feel|think) (?:about|of)\b"
             r"|\b(?:for|support|supports|supported) or (?:against|oppose|opposes|opposed)\b"
         ),

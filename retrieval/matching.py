@@ -27,7 +27,8 @@ _MEASURE_WORDS = frozenset(
 )
 
 
-_WH = frozenset(["what", "who", "whom", "whose", "which", "when", "where", "why", "how"])
+# Compared with stems ("why" stems to "whi").
+_WH = frozenset(stems("what who whom whose which when where why how"))
 
 
 def _initials(run: str) -> str:

@@ -343,8 +343,13 @@ def is_heading(sentence: str) -> bool:
     short = len(tokens) <= _VERBLESS_WORDS
     said = words(sentence)
     # A participle with no auxiliary is a caption's ("Kim Jong-Un leaving for Russia."), not a statement's.
-    finite = [w for w in said if _looks_like_verb(w) and not w.endswith("ing")]
+    finite = [w for w in said if _looks_like_verb(w) and not _participle(w)]
     return short and not any(w in _AUXILIARIES for w in said) and not finite
+
+
+def _participle(word: str) -> bool:
+    """Tell whether an -ing word is a participle ("leaving", "being"), not a base verb ("bring", "sing")."""
+    return word.endswith("ing") and any(c in "aeiouy" for c in word[:-3])
 
 
 def _looks_like_verb(word: str) -> bool:

@@ -41,6 +41,9 @@ def passage(text: str, start: int = 0) -> Passage:
         ("Is the council for or against the garage?", "stance"),
         ("What is the position of the sun at noon?", None),  # a place, not a side taken
         ("What position did he play?", None),
+        ("What is the view of the valley like from the north tower?", None),  # a sight, not a side taken
+        ("What is Kim's view of the war?", "stance"),
+        ("What are their views on the garage?", "stance"),
     ],
 )
 def test_the_asked_type_is_read_from_the_question_wording(question: str, kind: str | None) -> None:
@@ -109,3 +112,12 @@ def test_a_stance_question_is_answered_by_the_side_taken_not_by_a_sentence_on_th
     )
     got = extract_answer("What is the governor's position on Russia's war in Ukraine?", [passage(text)], k=3)
     assert "firmly backed" in got.answer
+
+
+def test_a_sight_called_a_view_is_answered_by_the_sentence_on_the_sight() -> None:
+    text = (
+        "The north tower gives visitors the best view of the valley and the river below. "
+        "The town council supported a plan to rebuild the old tower in 2004. Tickets cost five euros."
+    )
+    got = extract_answer("What is the view of the valley like from the north tower?", [passage(text)], k=3)
+    assert got.answer.startswith("The north tower gives visitors the best view")

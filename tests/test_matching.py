@@ -88,6 +88,11 @@ def test_a_sentence_keeps_the_question_phrasing(
     assert phrasing.in_order(stems(sentence)) == pytest.approx(in_order)
 
 
+def test_the_question_word_is_not_one_of_the_words_to_keep_in_order() -> None:
+    phrasing = QuestionPhrasing("Why does Kim travel by train?")
+    assert phrasing.in_order(stems("Kim travels by train because he fears flying.")) == pytest.approx(4 / 5)
+
+
 def test_a_pair_kept_by_fewer_sentences_counts_more() -> None:
     phrasing = QuestionPhrasing("What would they get in exchange for the weapons?")
     said = [

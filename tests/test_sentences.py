@@ -89,6 +89,8 @@ def test_headings_and_captions_are_headings(line: str) -> None:
         "The project ran until 1990.",
         "He is leaving for Russia.",
         "Kim leaves for Russia.",
+        "They bring food.",  # a base verb ending in -ing, not a participle
+        "Children sing.",
     ],
 )
 def test_short_statements_are_not_headings(line: str) -> None:
