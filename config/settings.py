@@ -110,6 +110,13 @@ class SearchSettings(BaseModel):
     rrf_k: int = Field(60, ge=1, le=1000)
     dense_weight: float = Field(1.0, ge=0.0, le=10.0)
     bm25_weight: float = Field(0.7, ge=0.0, le=10.0)
+    exact_max_chunks: int = Field(
+        20000,
+        ge=0,
+        le=1_000_000,
+        description="Up to this many chunks, dense search is exact and in process, on embeddings "
+        "kept with the BM25 index (1.5 KB a chunk); above it, Chroma's HNSW index. 0: always HNSW.",
+    )
 
 
 class AnswerSettings(BaseModel):
