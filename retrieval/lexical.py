@@ -264,15 +264,15 @@ class LexicalIndex:
         found = self._top(scores, n)
         uppers: dict[tuple[int, int], float | None] = {}
         cosines: dict[tuple[int, int], float] = {}
-        if vector is not None:
+        if vector is not None and self._exact:  # the cosines themselves, no bounds needed
+            cosines = lexvectors.cosines(self.segments, [(s, r) for s, r, _ in found], vector)
+        if vector is not None and not cosines:
             query64 = np.asarray(vector, dtype=np.float64)
             for n_seg in {s for s, _, _ in found}:
                 picked = [r for s, r, _ in found if s == n_seg]
                 seg = self.segments[n_seg]
                 bounds = lexcodes.uppers(seg.codes, seg.scales, picked, query64)
                 uppers |= zip(((n_seg, r) for r in picked), bounds, strict=True)
-            if self._exact:
-                cosines = lexvectors.cosines(self.segments, [(s, r) for s, r, _ in found], vector)
         segs = self.segments  # with their texts if held (cosines known)
         return [
             Hit(

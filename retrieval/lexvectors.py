@@ -189,7 +189,11 @@ def cosines(
     query = unit(vector)
     if any(seg.vectors is None or seg.vectors.shape[1] != len(query) for seg in segments):
         return {}
-    return {(s, r): float(segments[s].vectors[r] @ query) for s, r in rows}  # type: ignore[index]
+    out: dict[tuple[int, int], float] = {}
+    for n in {s for s, _ in rows}:
+        picked = [r for s, r in rows if s == n]
+        out |= zip(((n, r) for r in picked), (segments[n].vectors[picked] @ query).tolist(), strict=True)  # type: ignore[index]
+    return out
 
 
 def _unknown(count: int, dim: int) -> np.ndarray:
