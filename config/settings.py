@@ -111,11 +111,12 @@ class SearchSettings(BaseModel):
     dense_weight: float = Field(1.0, ge=0.0, le=10.0)
     bm25_weight: float = Field(0.7, ge=0.0, le=10.0)
     exact_max_chunks: int = Field(
-        20000,
+        15000,
         ge=0,
         le=1_000_000,
-        description="Up to this many chunks, dense search is exact and in process, on embeddings "
-        "kept with the BM25 index (1.5 KB a chunk); above it, Chroma's HNSW index. 0: always HNSW.",
+        description="Up to this many chunks, the BM25 index also holds each chunk's embedding, text "
+        "and sentence vectors (~3.6 KB a chunk): dense search is exact and in process, and no store "
+        "read is needed. Above it, Chroma's HNSW index and a read of the shown chunks. 0: never.",
     )
 
 
