@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import retrieval.store
-from config.loader import load_settings
-from retrieval.compose import build_service
 from retrieval.lexical import LexicalIndex
-from retrieval.models import SourceDocument
+from retrieval.models import AddResult, SourceDocument
 from retrieval.search import KnowledgeBase
 from retrieval.service import CitebotService
 from retrieval.store import KBStore
-from tests.fakes import HashEmbedder
 
 WORDS = [
     "otter",
@@ -100,13 +95,19 @@ def test_in_process_top_k_equals_a_brute_force_over_stored_embeddings(fake_servi
     _assert_exact(fake_service, 30)
 
 
+def _grow_and_shrink(writer: CitebotService, reader: CitebotService, seed: int) -> list[AddResult]:
+    """Add two batches of articles and remove one through writer, checking reader after each."""
+    added = writer.add_documents(_docs(6, seed))
+    _assert_exact(reader)
+    writer.add_documents(_docs(3, seed + 1))
+    _assert_exact(reader)
+    writer.remove(added[0].article.id)
+    _assert_exact(reader)
+    return added
+
+
 def test_it_follows_adds_removals_and_refreshes_in_this_process(fake_service: CitebotService) -> None:
-    added = fake_service.add_documents(_docs(6, 2))
-    _assert_exact(fake_service)
-    fake_service.add_documents(_docs(3, 3))
-    _assert_exact(fake_service)
-    fake_service.remove(added[0].article.id)
-    _assert_exact(fake_service)
+    added = _grow_and_shrink(fake_service, fake_service, 2)
     kb = fake_service.kb()
     assert not any(c.article_id == added[0].article.id for c in kb.lexical().nearest(np.ones(256), 500) or [])
     changed = SourceDocument(text="otter kelp " * 40, title=added[1].article.title, source="t")
@@ -114,29 +115,13 @@ def test_it_follows_adds_removals_and_refreshes_in_this_process(fake_service: Ci
     _assert_exact(fake_service)
 
 
-@pytest.fixture
-def two_services(tmp_path: Path) -> Iterator[tuple[CitebotService, CitebotService]]:
-    """Two services on one embedded store, as two processes would be."""
-    settings = load_settings(data_dir=tmp_path / "data")
-    first = build_service(settings, embedder=HashEmbedder())
-    second = build_service(settings, embedder=HashEmbedder())
-    yield first, second
-    first.close()
-    second.close()
-
-
 def test_it_follows_another_writer(two_services: tuple[CitebotService, CitebotService]) -> None:
     writer, reader = two_services
-    added = writer.add_documents(_docs(5, 4))
-    _assert_exact(reader)
-    writer.add_documents(_docs(4, 5))
-    _assert_exact(reader)
-    writer.remove(added[1].article.id)
-    _assert_exact(reader)
+    added = _grow_and_shrink(writer, reader, 4)
     # Removed and added again under another title while the reader looked away: new embeddings
     # under the chunk ids it holds.
     writer.remove(added[2].article.id)
-    text = _docs(5, 4)[2].text
+    text = _docs(6, 4)[2].text
     writer.add_document(SourceDocument(text=text, title="Otter kelp granite heron", source="t"))
     assert reader.kb().articles[added[2].article.id].title == "Otter kelp granite heron"
     _assert_exact(reader, 30)  # every chunk
