@@ -161,9 +161,10 @@ class KnowledgeBase:
     def search(self, query: str, vector: np.ndarray | None, settings: SearchSettings, k: int) -> Hits:
         """Return the k best passages for a query by the configured mode."""
         n = max(settings.candidates, k)
-        dense, held = self._dense(vector, settings, n)
+        lex = self.lexical() if settings.mode != "dense" else None  # one index for both retrievers
+        dense, held = self._dense(vector, settings, n, lex)
         scored = settings.fusion == "score" and vector is not None
-        hits = self.lexical().hits(query, n, vector if scored else None) if settings.mode != "dense" else []
+        hits = lex.hits(query, n, vector if scored else None) if lex is not None else []
         bm25 = {hit.chunk.id: hit.score for hit in hits}
         dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
         known: dict[str, StoredChunk] = {}  # chunks the index holds with their texts: no read
@@ -204,12 +205,12 @@ class KnowledgeBase:
         return Hits(passages, {cid: r for cid, r in rows.items() if r is not None})
 
     def _dense(
-        self, vector: np.ndarray | None, settings: SearchSettings, n: int
+        self, vector: np.ndarray | None, settings: SearchSettings, n: int, lex: LexicalIndex | None
     ) -> tuple[list[StoredChunk], bool]:
         """Return the n nearest live chunks, and whether they come held by the index (exact, with texts)."""
         if vector is None or settings.mode == "bm25":
             return [], False
-        if settings.mode == "hybrid" and (held := self.lexical().nearest(vector, n)) is not None:
+        if lex is not None and (held := lex.nearest(vector, n)) is not None:
             return held, True  # a small knowledge base: exact, in process (lexvectors.py)
         # Over-fetch: chunks of versions not (or no longer) visible are dropped here. Ids and
         # scores only: texts are read below for the few chunks that make the answer.
