@@ -202,9 +202,10 @@ class LexicalIndex:
     def prepare_vectors(self) -> list[str]:
         """Hold full embeddings if the index is small enough, else drop them; return the live ids lacking one."""
         with self._lock:
-            if sum(len(s.chunks) for s in self.segments) > self.exact_max:
-                for seg in self.segments:
-                    lexvectors.drop(seg)  # memory; the files keep theirs
+            if sum(len(s.chunks) for s in self.segments) > self.exact_max:  # renamed: saved again without
+                self.segments = [
+                    s if not lexvectors.holds(s) else lexvectors.dropped(s) for s in self.segments
+                ]
                 self._exact = False
                 return []
             return lexvectors.prepare(self.segments, self._live)

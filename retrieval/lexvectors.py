@@ -83,6 +83,11 @@ def drop(seg: Segment) -> None:
     seg.vectors = seg.texts = seg.sentences = None
 
 
+def dropped(seg: Segment) -> Segment:
+    """Return a segment like seg holding no rows, under a new name (so that its files are written again)."""
+    return dataclasses.replace(seg, name=uuid.uuid4().hex[:12], vectors=None, texts=None, sentences=None)
+
+
 def forget(seg: Segment, rows: np.ndarray) -> dict[str, object]:
     """Return the fields that make the rows in the mask unknown (to `dataclasses.replace` with)."""
     if not holds(seg):

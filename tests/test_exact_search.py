@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -208,3 +210,28 @@ def test_numpy_blas_runs_on_one_thread(fake_service: CitebotService) -> None:
     numpy_blas = [i for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
     assert numpy_blas
     assert all(i["num_threads"] == 1 for i in numpy_blas)
+
+
+def _files_hold_rows(directory: Path) -> list[bool]:
+    """Tell, per saved segment, whether its files hold rows (embeddings, texts)."""
+    held = []
+    for npz in sorted(directory.glob("*.npz")):
+        with np.load(npz) as arrays:
+            texts = "texts" in json.loads(npz.with_suffix(".json").read_text(encoding="utf-8"))
+            held.append("vectors" in arrays and texts)
+    return held
+
+
+def test_a_knowledge_base_that_outgrows_the_size_saves_its_index_without_rows(
+    fake_service: CitebotService,
+) -> None:
+    fake_service.add_documents(_docs(6, 10))
+    kb = fake_service.kb()
+    index_dir = fake_service.index_dir(kb.store.name)
+    assert all(_files_hold_rows(index_dir))
+    kb.lexical().exact_max = kb.lexical().size  # full: the next chunks go past the size
+    fake_service.add_documents(_docs(1, 11))  # a small segment: the big one stays unmerged
+    assert kb.lexical().nearest(np.ones(256), 5) is None
+    saved = _files_hold_rows(index_dir)
+    assert saved
+    assert not any(saved)  # a later load reads no rows only to drop them
