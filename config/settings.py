@@ -110,6 +110,14 @@ class SearchSettings(BaseModel):
     rrf_k: int = Field(60, ge=1, le=1000)
     dense_weight: float = Field(1.0, ge=0.0, le=10.0)
     bm25_weight: float = Field(0.7, ge=0.0, le=10.0)
+    exact_max_chunks: int = Field(
+        15000,
+        ge=0,
+        le=1_000_000,
+        description="Up to this many chunks, the BM25 index also holds each chunk's embedding, text "
+        "and sentence vectors (~3.6 KB a chunk): dense search is exact and in process, and no store "
+        "read is needed. Above it, Chroma's HNSW index and a read of the shown chunks. 0: never.",
+    )
 
 
 class AnswerSettings(BaseModel):

@@ -31,10 +31,12 @@ def build_service(
     answerer instead of the one the settings name. load_model=False skips the model's start-up
     cost for commands that never embed (list, remove).
     """
+    from retrieval.lexvectors import one_blas_thread
     from retrieval.onnx_embedding import make_embedder
     from retrieval.service import CitebotService
     from retrieval.store import ChromaStore
 
+    one_blas_thread()  # the search's vector products (lexvectors.py)
     if embedder is None and load_model:
         model = make_embedder(settings.embedding, settings.data_dir)
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -11,7 +11,8 @@ chunks), so each chunk is rewritten O(log n) times and one add costs O(its own c
 Each segment may also keep its chunks' embeddings in 8 bits (a byte per dimension and a scale
 per chunk, 0.4 KB a chunk): enough to bound the cosine of a BM25 hit with a query from above
 (`Hit.upper`), so the search reads the exact embeddings only of hits that could rank. Those codes
-are dropped wherever they may no longer match the stored embeddings (lexcodes.py).
+are dropped wherever they may no longer match the stored embeddings (lexcodes.py). A small
+index also keeps them in full, for an exact dense search in process (lexvectors.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import lexcodes
+from retrieval import lexcodes, lexvectors
 from retrieval.lexcodes import fits, quantize, without_rows
 from retrieval.lexsegment import Segment, columns, from_coo, rewrite
 from retrieval.store import StoredChunk
@@ -46,18 +47,21 @@ _FIELDS = ("id", "article_id", "version", "start", "end")
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A chunk BM25 found, its score, and an upper bound of its cosine with the query (None: unknown)."""
+    """A chunk BM25 found, its score, an upper bound of its cosine with the query, the cosine if held."""
 
     chunk: StoredChunk
     score: float
     upper: float | None = None
+    cosine: float | None = None
 
 
 class LexicalIndex:
     """BM25 over chunks, in segments; `set_live` says which chunks count (the visible versions)."""
 
-    def __init__(self, embedder: str = "") -> None:
+    def __init__(self, embedder: str = "", exact_max: int = 0) -> None:
         self.embedder = embedder  # what made the embeddings the codes were taken from (lexcodes.py)
+        self.exact_max = exact_max  # keep full embeddings up to so many indexed chunks (lexvectors.py)
+        self._exact = False  # every live chunk's embedding is held: `nearest` answers
         self._stamps: dict[tuple[str, str], str] = {}  # (article, version): its codes' stamp
         self._lock = threading.Lock()  # hits() against an add's update in another thread
         self.segments: list[Segment] = []
@@ -129,6 +133,8 @@ class LexicalIndex:
             seg.scales = np.concatenate([scales for _, scales in blocks])
             for c in chunks:
                 self._stamps[(c.article_id, c.version)] = stamps.get(c.article_id, "")
+            if sum(len(s.chunks) for s in self.segments) + len(chunks) <= self.exact_max:
+                lexvectors.take(seg, chunks)  # their texts too: no read to show them
         self._count(seg.chunks, 1)
         self.segments = [*self.segments, seg]  # replaced, not changed: see `hits`
         self._live = [*self._live, np.zeros(len(chunks), dtype=bool)]
@@ -146,13 +152,14 @@ class LexicalIndex:
             segments = list(self.segments)
             for n, seg in enumerate(segments):
                 drop = np.fromiter(((c.article_id, c.version) in stale for c in seg.chunks), bool)
-                if seg.scales is not None and drop.any():  # a new name: saved again
-                    segments[n] = dataclasses.replace(
-                        seg, name=uuid.uuid4().hex[:12], scales=without_rows(seg.scales, drop)
-                    )
+                if (seg.scales is not None or lexvectors.holds(seg)) and drop.any():  # renamed: saved again
+                    scales = None if seg.scales is None else without_rows(seg.scales, drop)
+                    held = lexvectors.forget(seg, drop)  # read again from the store
+                    segments[n] = dataclasses.replace(seg, name=uuid.uuid4().hex[:12], scales=scales, **held)  # type: ignore[arg-type]
             self.segments = segments
             for key in stale:  # no codes left to guard
                 del self._stamps[key]
+            self._exact = lexvectors.all_known(self.segments, self._live)
 
     def set_live(self, versions: Mapping[str, str]) -> bool:
         """Count exactly the chunks of the visible versions; merge segments; True if segments changed."""
@@ -181,6 +188,7 @@ class LexicalIndex:
             merged = True
         for seg in self.segments:
             seg.weigh(length / docs if docs else 1.0)
+        self._exact = lexvectors.all_known(self.segments, self._live)
         return merged
 
     def _merge(self, first: int) -> None:
@@ -190,6 +198,32 @@ class LexicalIndex:
         merged = rewrite(parts)
         self.segments[first:] = [merged]
         self._live[first:] = [np.ones(len(merged.chunks), dtype=bool)]
+
+    def prepare_vectors(self) -> list[str]:
+        """Hold full embeddings if the index is small enough, else drop them; return the live ids lacking one."""
+        with self._lock:
+            if sum(len(s.chunks) for s in self.segments) > self.exact_max:  # renamed: saved again without
+                self.segments = [
+                    s if not lexvectors.holds(s) else lexvectors.dropped(s) for s in self.segments
+                ]
+                self._exact = False
+                return []
+            return lexvectors.prepare(self.segments, self._live)
+
+    def put_vectors(self, found: Mapping[str, StoredChunk], stamps: Mapping[str, str]) -> bool:
+        """Hold chunks read with their embeddings (by id), under their articles' stamps; True if any changed."""
+        with self._lock:
+            segments, filled = lexvectors.put(self.segments, found)
+            self.segments = segments
+            for c in filled:
+                self._stamps.setdefault((c.article_id, c.version), stamps.get(c.article_id, ""))
+            self._exact = lexvectors.all_known(self.segments, self._live)
+            return bool(filled)
+
+    def nearest(self, vector: np.ndarray, n: int) -> list[StoredChunk] | None:
+        """Return the n live chunks nearest vector, exactly, with texts; None if not every live one is held."""
+        with self._lock:
+            return lexvectors.nearest(self.segments, self._live, vector, n) if self._exact else None
 
     def dead_share(self) -> float:
         """Return the share of indexed chunks that are not live."""
@@ -203,6 +237,7 @@ class LexicalIndex:
                 return
             self._merge(0)
             self.segments[0].weigh(self._length / self._docs if self._docs else 1.0)
+            self._exact = lexvectors.all_known(self.segments, self._live)
 
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
         """Return up to n live chunks with a positive BM25 score, best first (ties by chunk id)."""
@@ -229,14 +264,26 @@ class LexicalIndex:
                     acc[rows] += idf * tfc
         found = self._top(scores, n)
         uppers: dict[tuple[int, int], float | None] = {}
-        if vector is not None:
+        cosines: dict[tuple[int, int], float] = {}
+        if vector is not None and self._exact:  # the cosines themselves, no bounds needed
+            cosines = lexvectors.cosines(self.segments, [(s, r) for s, r, _ in found], vector)
+        if vector is not None and not cosines:
             query64 = np.asarray(vector, dtype=np.float64)
             for n_seg in {s for s, _, _ in found}:
                 picked = [r for s, r, _ in found if s == n_seg]
                 seg = self.segments[n_seg]
                 bounds = lexcodes.uppers(seg.codes, seg.scales, picked, query64)
                 uppers |= zip(((n_seg, r) for r in picked), bounds, strict=True)
-        return [Hit(self.segments[s].chunks[r], score, uppers.get((s, r))) for s, r, score in found]
+        segs = self.segments  # with their texts if held (cosines known)
+        return [
+            Hit(
+                lexvectors.held(segs[s], r) if cosines else segs[s].chunks[r],
+                score,
+                uppers.get((s, r)),
+                cosines.get((s, r)),
+            )
+            for s, r, score in found
+        ]
 
     def _top(self, scores: list[np.ndarray], n: int) -> list[tuple[int, int, float]]:
         """Return (segment, row, score) of the n best live chunks (ties by chunk id)."""
@@ -245,11 +292,7 @@ class LexicalIndex:
         if len(positive) > n:  # the top n and anything tied with the n-th, then ordered by id
             cut = np.partition(flat[positive], len(positive) - n)[len(positive) - n]
             positive = positive[flat[positive] >= cut]
-        starts = np.cumsum([0] + [len(seg.chunks) for seg in self.segments])
-        found = []
-        for i in positive:
-            n_seg = int(np.searchsorted(starts, i, side="right")) - 1
-            found.append((n_seg, int(i - starts[n_seg]), float(flat[i])))
+        found = [(s, r, float(flat[i])) for i, (s, r) in lexvectors.locate(self.segments, positive)]
         found.sort(key=lambda f: (-f[2], self.segments[f[0]].chunks[f[1]].id))
         return found[:n]
 
@@ -276,7 +319,7 @@ class LexicalIndex:
                 path.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, directory: Path, embedder: str = "") -> tuple[LexicalIndex, str] | None:
+    def load(cls, directory: Path, embedder: str = "", exact_max: int = 0) -> tuple[LexicalIndex, str] | None:
         """Read a saved index and the token it was saved with; None if absent or unreadable.
 
         Its 8-bit embeddings are dropped unless they were taken from embeddings made by embedder.
@@ -285,7 +328,7 @@ class LexicalIndex:
             manifest = json.loads((directory / _MANIFEST).read_text(encoding="utf-8"))
             if manifest.get("format") not in _READS:
                 return None
-            index = cls(embedder)
+            index = cls(embedder, exact_max)
             codes = manifest.get("format") == FORMAT and manifest.get("embedder") == embedder
             if codes:
                 index._stamps = {(str(a), str(v)): str(t) for a, v, t in manifest["stamps"]}
@@ -293,6 +336,8 @@ class LexicalIndex:
                 seg = _read_segment(directory, name)
                 if not codes or not fits(seg.codes, seg.scales, len(seg.chunks)):
                     seg.codes = seg.scales = None
+                if not codes or not lexvectors.fits(seg):
+                    lexvectors.drop(seg)
                 index.segments.append(seg)
                 index._count(seg.chunks, 1)
                 for term in seg.new_terms:
@@ -329,10 +374,15 @@ def _write_segment(directory: Path, seg: Segment) -> None:
         }
         if seg.codes is not None and seg.scales is not None:
             arrays |= {"codes": seg.codes, "scales": seg.scales}
+        if seg.vectors is not None:
+            arrays["vectors"] = seg.vectors
         np.savez(fh, **arrays)
     chunks = [[getattr(c, f) for f in _FIELDS] for c in seg.chunks]
     meta = directory / f".{seg.name}.json.{uuid.uuid4().hex[:8]}"
-    meta.write_text(json.dumps({"chunks": chunks, "new_terms": seg.new_terms}), encoding="utf-8")
+    payload = {"chunks": chunks, "new_terms": seg.new_terms}
+    if lexvectors.holds(seg):
+        payload |= {"texts": seg.texts, "sentences": seg.sentences}
+    meta.write_text(json.dumps(payload), encoding="utf-8")
     meta.replace(directory / f"{seg.name}.json")
     tmp.replace(directory / f"{seg.name}.npz")  # last: its presence means the segment is whole
 
@@ -341,9 +391,10 @@ def _read_segment(directory: Path, name: str) -> Segment:
     """Read one segment written by `_write_segment`."""
     with np.load(directory / f"{name}.npz") as arrays:
         indptr, rows, counts, lengths = (arrays[k] for k in ("indptr", "rows", "counts", "lengths"))
-        codes, scales = (arrays.get(k) for k in ("codes", "scales"))
+        codes, scales, vectors = (arrays.get(k) for k in ("codes", "scales", "vectors"))
     payload: dict[str, Any] = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
     chunks = [_bare(StoredChunk(r[0], r[1], r[2], int(r[3]), int(r[4]), "")) for r in payload["chunks"]]
     seg = Segment(name, chunks, lengths, indptr, rows, counts, payload["new_terms"], np.diff(indptr))
-    seg.codes, seg.scales = codes, scales
+    seg.codes, seg.scales, seg.vectors = codes, scales, vectors
+    seg.texts, seg.sentences = payload.get("texts"), payload.get("sentences")
     return seg

@@ -30,6 +30,9 @@ class Segment:
     tfc_avg: float = 0.0
     codes: np.ndarray | None = None  # int8 embeddings, one row per chunk (None: not known)
     scales: np.ndarray | None = None  # per chunk: its embedding is about codes * scale
+    vectors: np.ndarray | None = None  # unit float32 embeddings, NaN rows unknown (lexvectors.py)
+    texts: list[str] | None = None  # with vectors: each chunk's text and packed sentence vectors
+    sentences: list[str | None] | None = None
 
     def weigh(self, avg: float) -> None:
         """Compute each entry's term-frequency component for the average chunk length avg."""
@@ -90,4 +93,10 @@ def rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
     if all(seg.codes is not None and seg.scales is not None for seg, _ in parts):
         merged.codes = np.concatenate([seg.codes[live] for seg, live in parts])  # type: ignore[index]
         merged.scales = np.concatenate([seg.scales[live] for seg, live in parts])  # type: ignore[index]
+    if all(
+        seg.vectors is not None and seg.texts is not None and seg.sentences is not None for seg, _ in parts
+    ):
+        merged.vectors = np.concatenate([seg.vectors[live] for seg, live in parts])  # type: ignore[index]
+        merged.texts = [t for seg, live in parts for t, ok in zip(seg.texts, live, strict=True) if ok]  # type: ignore[arg-type]
+        merged.sentences = [b for seg, live in parts for b, ok in zip(seg.sentences, live, strict=True) if ok]  # type: ignore[arg-type]
     return merged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -41,9 +42,11 @@ class KnowledgeBase:
         index_dir: Path | None,
         write_lock: threading.Lock | None = None,
         embedder: str = "",
+        exact_max: int = 0,
     ) -> None:
         self.store = store
         self._embedder = embedder  # what makes this process's embeddings (for the BM25 index's codes)
+        self._exact_max = exact_max  # the BM25 index holds full embeddings up to so many chunks
         self._index_dir = index_dir
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -98,7 +101,7 @@ class KnowledgeBase:
         """Index the chunks of visible versions the index lacks (only those), then save what changed."""
         saved = None
         if index is None and self._index_dir is not None:
-            loaded = LexicalIndex.load(self._index_dir, self._embedder)
+            loaded = LexicalIndex.load(self._index_dir, self._embedder, self._exact_max)
             index, saved = loaded if loaded is not None else (None, None)
         versions = self._versions  # replaced, never changed in place, by sync
         counts = {aid: info.chunks for aid, info in self.articles.items()}
@@ -106,7 +109,7 @@ class KnowledgeBase:
         missing = [aid for aid, v in versions.items() if held.get((aid, v)) != counts.get(aid)]
         if index is None or any((aid, versions[aid]) in held for aid in missing):
             # No index yet, or a version held with other chunks (changed chunk settings): rebuild.
-            index, missing = LexicalIndex(self._embedder), list(versions)
+            index, missing = LexicalIndex(self._embedder, self._exact_max), list(versions)
         # The chunk embeddings include the title: codes taken under another one no longer bound them.
         stamps = {aid: info.title for aid, info in self.articles.items()}
         if missing:
@@ -116,6 +119,8 @@ class KnowledgeBase:
         if index.dead_share() > 0.3:  # removed and replaced versions: drop them from the index
             index.compact()
             changed = True
+        if unknown := index.prepare_vectors():  # for the exact dense search: chunks not held yet
+            changed = index.put_vectors(self._held_chunks(unknown), stamps) or changed
         if self._index_dir is not None and (changed or saved != token):
             try:
                 index.save(self._index_dir, token)
@@ -132,8 +137,17 @@ class KnowledgeBase:
             self.store.chunks_of(article_ids, vectors=True) if few else self.store.iter_chunks(vectors=True)
         )
         live = [c for c in found if c.article_id in wanted and versions.get(c.article_id) == c.version]
+        if sum(info.chunks for info in self.articles.values()) > self._exact_max:  # not held (lexvectors.py)
+            live = [dataclasses.replace(c, sentences=None) for c in live]
         live.sort(key=lambda c: (c.article_id, c.start))
         return live
+
+    def _held_chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """Read chunks with their embeddings and sentence vectors, a few thousand per request."""
+        found: dict[str, StoredChunk] = {}
+        for lo in range(0, len(ids), 2000):
+            found |= self.store.chunks_by_id(ids[lo : lo + 2000], vectors=True)
+        return found
 
     def _fill_dense(self, scores: dict[str, float | None], ids: list[str], vector: np.ndarray) -> None:
         """Fill in the cosine of chunks the dense retriever did not return."""
@@ -147,15 +161,17 @@ class KnowledgeBase:
     def search(self, query: str, vector: np.ndarray | None, settings: SearchSettings, k: int) -> Hits:
         """Return the k best passages for a query by the configured mode."""
         n = max(settings.candidates, k)
-        dense: list[StoredChunk] = []
-        if settings.mode != "bm25" and vector is not None:
-            # Over-fetch: chunks of versions not (or no longer) visible are dropped here. Ids and
-            # scores only: texts are read below for the few chunks that make the answer.
-            dense = [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n]
+        lex = self.lexical() if settings.mode != "dense" else None  # one index for both retrievers
+        dense, held = self._dense(vector, settings, n, lex)
         scored = settings.fusion == "score" and vector is not None
-        hits = self.lexical().hits(query, n, vector if scored else None) if settings.mode != "dense" else []
+        hits = lex.hits(query, n, vector if scored else None) if lex is not None else []
         bm25 = {hit.chunk.id: hit.score for hit in hits}
         dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
+        known: dict[str, StoredChunk] = {}  # chunks the index holds with their texts: no read
+        if held:  # and the BM25 hits' cosines (with score fusion) too
+            cosines: dict[str, float | None] = {h.chunk.id: h.cosine for h in hits if h.cosine is not None}
+            dense_scores = cosines | dense_scores
+            known = {h.chunk.id: h.chunk for h in hits if h.cosine is not None} | {c.id: c for c in dense}
         read: list[str] = []  # BM25 hits whose embedding comes with the final read
         if settings.fusion == "rrf":
             fused = _rrf(dense, [hit.chunk for hit in hits], settings)
@@ -167,10 +183,12 @@ class KnowledgeBase:
                 self._fill_dense(dense_scores, read, vector)
                 fused |= _score_fusion(dense_scores, bm25, settings, read)
                 read = []
-        # Neither retriever holds texts: one read fetches the shown chunks with their sentence vectors
-        # (and the embeddings of the BM25 hits that may still rank: their cosine decides).
-        ahead = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        chunks = self.store.chunks_by_id([*ahead, *read], vectors=bool(read))
+        # Otherwise neither retriever holds texts: one read fetches the shown chunks with their sentence
+        # vectors (and the embeddings of the BM25 hits that may still rank: their cosine decides).
+        ahead = [cid for cid in sorted(fused, key=lambda cid: (-fused[cid], cid))[:k] if cid not in known]
+        chunks = known | (
+            self.store.chunks_by_id([*ahead, *read], vectors=bool(read)) if ahead or read else {}
+        )
         if read and vector is not None:
             for cid in read:
                 if (got := chunks.get(cid)) is not None and got.vector is not None:
@@ -185,6 +203,18 @@ class KnowledgeBase:
         ]
         rows = {cid: unpack_vectors(blob) for cid in best if (blob := chunks[cid].sentences) is not None}
         return Hits(passages, {cid: r for cid, r in rows.items() if r is not None})
+
+    def _dense(
+        self, vector: np.ndarray | None, settings: SearchSettings, n: int, lex: LexicalIndex | None
+    ) -> tuple[list[StoredChunk], bool]:
+        """Return the n nearest live chunks, and whether they come held by the index (exact, with texts)."""
+        if vector is None or settings.mode == "bm25":
+            return [], False
+        if lex is not None and (held := lex.nearest(vector, n)) is not None:
+            return held, True  # a small knowledge base: exact, in process (lexvectors.py)
+        # Over-fetch: chunks of versions not (or no longer) visible are dropped here. Ids and
+        # scores only: texts are read below for the few chunks that make the answer.
+        return [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n], False
 
     def _passage(self, chunk: StoredChunk, score: float, dense: float | None, bm25: float | None) -> Passage:
         info = self.articles.get(chunk.article_id)

@@ -68,7 +68,8 @@ class CitebotService:
         embedder = (
             f"{type(self.embedder).__name__}:{self.embedder.name}:{self.settings.chunk.title_in_embedding}"
         )
-        return KnowledgeBase(store, self.index_dir(name), self._kbs.write_lock(name), embedder)
+        exact = self.settings.search.exact_max_chunks
+        return KnowledgeBase(store, self.index_dir(name), self._kbs.write_lock(name), embedder, exact)
 
     def index_dir(self, name: str) -> Path:
         """Return where the BM25 index of a knowledge base is cached (per store location)."""

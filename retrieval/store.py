@@ -342,23 +342,23 @@ class KBStore:
         return out
 
     def iter_chunks(self, page: int = 5000, vectors: bool = False) -> Iterator[StoredChunk]:
-        """Yield every stored chunk (all versions), page by page (vectors: with their embeddings)."""
+        """Yield every stored chunk (all versions), page by page (vectors: with embeddings, sentence vectors)."""
         offset = 0
         include = _include(vectors)
         while True:
             got = _chroma_call("reading chunks", self._chunks.get, include=include, limit=page, offset=offset)
-            yield from _chunks_in(got)
+            yield from _chunks_in(got, sentences=vectors)
             if len(got["ids"]) < page:
                 return
             offset += page
 
     def chunks_of(self, article_ids: Sequence[str], vectors: bool = False) -> list[StoredChunk]:
-        """Return the stored chunks (all versions) of the given articles (vectors: with their embeddings)."""
+        """Return the stored chunks (all versions) of some articles (vectors: with embeddings, sentence vectors)."""
         if not article_ids:
             return []
         where = {"article_id": {"$in": list(article_ids)}}
-        include = _include(vectors)
-        return _chunks_in(_chroma_call("reading chunks", self._chunks.get, where=where, include=include))
+        got = _chroma_call("reading chunks", self._chunks.get, where=where, include=_include(vectors))
+        return _chunks_in(got, sentences=vectors)
 
     def count_chunks(self) -> int:
         """Return how many chunks are stored, all versions included."""

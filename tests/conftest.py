@@ -80,3 +80,14 @@ def real_service(settings: Settings, real_embedder: SentenceTransformerEmbedder)
     yield service
     service.close()
     _drop_all(service.store)
+
+
+@pytest.fixture
+def two_services(tmp_path: Path) -> Iterator[tuple[CitebotService, CitebotService]]:
+    """Two services on one embedded store, as two processes would be (never a server: its files count)."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    first = build_service(settings, embedder=HashEmbedder())
+    second = build_service(settings, embedder=HashEmbedder())
+    yield first, second
+    first.close()
+    second.close()

@@ -85,6 +85,7 @@ _fuse_known = retrieval.search._fuse_known
 def test_search_results_equal_reading_every_hits_cosine(
     fake_service: CitebotService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(fake_service.settings.search, "exact_max_chunks", 0)  # the bounds' path: HNSW
     rng = random.Random(5)
     docs = [
         SourceDocument(text=" ".join(rng.sample(SENTENCES, 10)), title=f"doc {i}", source="t")

@@ -33,8 +33,9 @@ def _bounds_hold(service: CitebotService) -> list[float | None]:
 
 @pytest.mark.parametrize("seen_removed", [True, False])
 def test_an_article_added_again_under_another_title_keeps_true_bounds(
-    fake_service: CitebotService, seen_removed: bool
+    fake_service: CitebotService, seen_removed: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(fake_service.settings.search, "exact_max_chunks", 0)  # bounds, not cosines
     others = [
         SourceDocument(text=f"Otters swim in cold water number {i}.", title=f"d{i}", source="t")
         for i in range(6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,14 +13,11 @@ import pytest
 
 import retrieval.store
 import retrieval.storemark
-from config.loader import load_settings
 from retrieval.aio import AsyncCitebot
-from retrieval.compose import build_service
 from retrieval.models import SourceDocument
 from retrieval.records import AnswerRecord
 from retrieval.service import CitebotService
 from retrieval.storemark import QUIET_NS, Marks, store_mark
-from tests.fakes import HashEmbedder
 
 QUIET_S = QUIET_NS / 1e9 + 0.05
 
@@ -57,17 +54,6 @@ def test_the_mark_changes_with_the_database_or_its_log(tmp_path: Path) -> None:
     third = store_mark(db)
     assert None not in (first, second, third)
     assert len({first, second, third}) == 3
-
-
-@pytest.fixture
-def two_services(tmp_path: Path) -> Iterator[tuple[CitebotService, CitebotService]]:
-    """Two services on one embedded store (never a server: its files are what is checked)."""
-    settings = load_settings(data_dir=tmp_path / "data")
-    first = build_service(settings, embedder=HashEmbedder())
-    second = build_service(settings, embedder=HashEmbedder())
-    yield first, second
-    first.close()
-    second.close()
 
 
 def _count_token_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
