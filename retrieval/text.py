@@ -42,6 +42,8 @@ _ABBREVIATIONS = _TITLES | frozenset(
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 _TOKEN = re.compile(r"\w+(?:[.,']\w+)*", re.UNICODE)
+# A typographic apostrophe is read as a typed one ("Kim’s" as "Kim's"), as phones type it.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'"})
 
 STOPWORDS = frozenset(
     [
@@ -290,7 +292,7 @@ def _stemmer() -> object:
 
 def words(text: str) -> list[str]:
     """Return the lower-cased word tokens of text, stop words included."""
-    return [t.lower().replace(",", "") for t in _TOKEN.findall(text)]
+    return [t.lower().replace(",", "") for t in _TOKEN.findall(text.translate(_APOSTROPHES))]
 
 
 def stems(text: str) -> list[str]:
