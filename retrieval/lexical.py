@@ -39,9 +39,7 @@ from retrieval.text import terms
 
 log = logging.getLogger(__name__)
 
-# 6: terms read "’" as "'" (an index of format 5 or older holds other terms for such words, so it
-# is rebuilt once); 5: 8-bit embeddings with their embedder and stamps.
-FORMAT = 6
+FORMAT = 6  # 6: "’" read as "'" (older indexes hold other terms: rebuilt once); 5: codes, stamps.
 _READS = (FORMAT,)
 _MANIFEST = "segments.json"
 _FIELDS = ("id", "article_id", "version", "start", "end")
