@@ -87,22 +87,51 @@ class QuestionTerms:
 
     def found(self, sentence: str, sentence_terms: Iterable[str]) -> set[str]:
         """Return the question's terms the sentence holds, in the question's words or another form."""
-        own = set(sentence_terms)
+        return self.found_in(TextFacts(sentence, list(sentence_terms)))
+
+    def found_in(self, facts: TextFacts) -> set[str]:
+        """Return the question's terms a text holds, from what was read of it once (see TextFacts)."""
+        own = set(facts.terms)
         hit = self.terms & own
         if hit == self.terms:
             return hit
-        own |= _demonyms(sentence)
+        own |= facts.demonyms
         hit |= self.terms & own
         hit |= {t for t, base in self._demonyms.items() if base in own}
-        short = _acronyms(sentence) if self._acronyms or self._names else {}
+        short = facts.acronyms if self._acronyms or self._names else {}
         if self._acronyms:
-            named = {letters for letters, _ in _names(sentence)} | set(short)
-            hit |= {t for letters, t in self._acronyms.items() if letters in named}
+            hit |= {t for letters, t in self._acronyms.items() if letters in facts.named}
         hit |= {t for letters, name_terms in self._names if letters in short for t in name_terms}
         for measure, pattern in self._measures:
-            if measure and pattern is not None and pattern.search(sentence):
+            if measure and pattern is not None and facts.matches(pattern):
                 hit |= measure
         return hit & self.terms
+
+
+class TextFacts:
+    """What QuestionTerms reads of a text whatever the question: its terms, demonyms, acronyms, names.
+
+    Worked out once per text, so a text held in a cache is not read again for each question;
+    matches() remembers which patterns (answer-type units) the text holds.
+    """
+
+    __slots__ = ("_matches", "acronyms", "demonyms", "named", "terms", "text")
+
+    def __init__(self, text: str, text_terms: list[str]) -> None:
+        self.text = text
+        self.terms = text_terms
+        self.demonyms = _demonyms(text)
+        self.acronyms = _acronyms(text)
+        # the initials of its names and its acronyms' letters ("United States", "US": "us")
+        self.named = {letters for letters, _ in _names(text)} | set(self.acronyms)
+        self._matches: dict[re.Pattern[str], bool] = {}
+
+    def matches(self, pattern: re.Pattern[str]) -> bool:
+        """Tell whether the pattern occurs in the text (remembered per pattern)."""
+        hit = self._matches.get(pattern)
+        if hit is None:
+            hit = self._matches[pattern] = pattern.search(self.text) is not None
+        return hit
 
 
 class QuestionPhrasing:
@@ -127,20 +156,24 @@ class QuestionPhrasing:
             return 0.0
         return len(self._pairs & set(itertools.pairwise(sentence))) / len(self._pairs)
 
-    def shares(self, sentences: Sequence[list[str]]) -> tuple[list[float], list[float]]:
+    def shares(self, sentences: Sequence[Sequence[str]]) -> tuple[list[float], list[float]]:
         """Return each sentence's share of the question's word pairs, plain and by how few sentences have them.
 
         In the second, a pair counts 1/n when n of the sentences have it: "in exchange for" kept by
         one sentence tells more than "the weapons" kept by five.
         """
+        return self.shares_of([set(itertools.pairwise(s)) for s in sentences])
+
+    def shares_of(self, sentence_pairs: Sequence[set[tuple[str, str]]]) -> tuple[list[float], list[float]]:
+        """Return shares() from each sentence's set of word pairs (its stems, two by two)."""
         if not self._pairs:
-            return [0.0] * len(sentences), [0.0] * len(sentences)
-        held = [self._pairs & set(itertools.pairwise(s)) for s in sentences]
+            return [0.0] * len(sentence_pairs), [0.0] * len(sentence_pairs)
+        held = [self._pairs & pairs for pairs in sentence_pairs]
         seen = Counter(p for pairs in held for p in pairs)
         n = len(self._pairs)
         return [len(pairs) / n for pairs in held], [sum(1 / seen[p] for p in pairs) / n for pairs in held]
 
-    def in_order(self, sentence: list[str]) -> float:
+    def in_order(self, sentence: Sequence[str]) -> float:
         """Return the share of the question's words (wh-words aside) the sentence has in their order."""
         shared = [w for w in sentence if w in self._known]  # other words cannot extend the subsequence
         if not shared:
