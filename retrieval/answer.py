@@ -12,7 +12,7 @@ import numpy as np
 from config.settings import AnswerSettings
 from retrieval.answertype import STRONG, asked_type, cue_by
 from retrieval.chunkfacts import SentenceFacts, passage_facts
-from retrieval.matching import PRONOUNS, QuestionPhrasing, QuestionTerms
+from retrieval.matching import PRONOUNS, QuestionPhrasing, question_terms
 from retrieval.models import Citation, Passage
 from retrieval.text import terms
 
@@ -65,7 +65,7 @@ def coverage(question: str, passages: Sequence[Passage]) -> float:
 
     Terms are weighted by their rarity among the passages, so a term every passage has counts little.
     """
-    asked = QuestionTerms(question)
+    asked = question_terms(question)
     q_terms = asked.terms
     pools = [asked.found_in(passage_facts(p.text).whole) for p in passages]
     df = {t: sum(1 for ts in pools if t in ts) for t in q_terms}
@@ -202,7 +202,7 @@ def features(
     The answer type is read from type_from when given (a follow-up's own words), else from the question.
     """
     q_list = terms(question)
-    matcher = QuestionTerms(question)
+    matcher = question_terms(question)
     phrasing = QuestionPhrasing(question)
     q_terms = matcher.terms
     q_bigrams = _bigrams(q_list)

@@ -138,7 +138,7 @@ STRONG = 3.0
 WEAK = 1.0
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)  # one ask reads its question's type several times
 def asked_type(question: str) -> AnswerType | None:
     """Return the kind of answer a question asks for, or None when its wording names none."""
     q = question.lower()

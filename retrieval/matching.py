@@ -7,6 +7,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from retrieval.answertype import TYPES
 from retrieval.text import STOPWORDS, stems, terms, words
@@ -108,6 +109,15 @@ class QuestionTerms:
         return hit & self.terms
 
 
+@lru_cache(maxsize=16)
+def question_terms(question: str) -> QuestionTerms:
+    """Return QuestionTerms(question), kept for the few questions in flight (an ask reads them twice or more).
+
+    Shared: callers must not change what it holds.
+    """
+    return QuestionTerms(question)
+
+
 class TextFacts:
     """What QuestionTerms reads of a text whatever the question: its terms, demonyms, acronyms, names.
 
@@ -175,16 +185,27 @@ class QuestionPhrasing:
 
     def in_order(self, sentence: Sequence[str]) -> float:
         """Return the share of the question's words (wh-words aside) the sentence has in their order."""
-        shared = [w for w in sentence if w in self._known]  # other words cannot extend the subsequence
-        if not shared:
-            return 0.0
-        longest = [0] * (len(shared) + 1)
-        for word in self._words:
-            row = [0]
-            for j, other in enumerate(shared):
-                row.append(longest[j] + 1 if word == other else max(longest[j + 1], row[j]))
-            longest = row
-        return longest[-1] / len(self._words)
+        return longest_common(self._words, sentence, self._known) / len(self._words) if self._words else 0.0
+
+
+def longest_common(first: Sequence[str], second: Sequence[str], known: set[str]) -> int:
+    """Return the length of the longest common subsequence of two word lists (known: first's words).
+
+    Bit-parallel (Hyyrö 2004): one bit per word of second that first has, so each word of first
+    costs a few integer operations instead of a row of the dynamic programme.
+    """
+    where: dict[str, int] = {}
+    n = 0
+    for w in second:
+        if w in known:  # other words cannot extend the subsequence
+            where[w] = where.get(w, 0) | 1 << n
+            n += 1
+    full = (1 << n) - 1
+    v = full
+    for word in first:
+        u = v & where.get(word, 0)
+        v = ((v + u) | (v - u)) & full
+    return n - v.bit_count()
 
 
 PRONOUNS = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
