@@ -9,14 +9,16 @@ whose chunk text changed is read again, and a removed one simply ages out.
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from retrieval.matching import TextFacts, refers_back
 from retrieval.text import STOPWORDS, is_heading, sentence_spans, stem_words, terms, words
 
-# Passages held; each holds a few kilobytes (the words of ~10 sentences), so ~10 MB at most.
-CACHED_TEXTS = 1024
+# Characters of passage text held: what is read of a text takes ~50 bytes a character (its
+# words, stems and word pairs as Python objects), so ~10 MB; ~330 chunks of the default 600.
+CACHED_CHARACTERS = 200_000
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,52 @@ def _sentence(text: str, start: int, end: int) -> SentenceFacts:
     )
 
 
-@lru_cache(maxsize=CACHED_TEXTS)
-def passage_facts(text: str) -> PassageFacts:
-    """Return the facts of a passage's text (held in a bounded cache keyed by the text)."""
+def _read(text: str) -> PassageFacts:
     sentences = tuple(_sentence(text, s, e) for s, e in sentence_spans(text))
     return PassageFacts(TextFacts(text, terms(text)), sentences)
+
+
+class _Held:
+    """The facts of the texts read last, least recently used first, up to a number of characters."""
+
+    def __init__(self, characters: int) -> None:
+        self.characters = characters
+        self.held = 0
+        self.texts: OrderedDict[str, PassageFacts] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, text: str) -> PassageFacts:
+        with self.lock:
+            got = self.texts.get(text)
+            if got is not None:
+                self.texts.move_to_end(text)
+                return got
+        got = _read(text)
+        with self.lock:
+            if text not in self.texts:
+                self.texts[text] = got
+                self.held += len(text)
+            while self.held > self.characters and len(self.texts) > 1:
+                gone, _ = self.texts.popitem(last=False)
+                self.held -= len(gone)
+        return got
+
+
+_HELD = _Held(CACHED_CHARACTERS)
+
+
+def passage_facts(text: str) -> PassageFacts:
+    """Return the facts of a passage's text (held in a bounded cache keyed by the text)."""
+    return _HELD.get(text)
+
+
+def held_characters() -> int:
+    """Return how many characters of passage text the cache holds the facts of."""
+    return _HELD.held
+
+
+def forget_passage_facts() -> None:
+    """Empty the cache (for tests and measurements)."""
+    with _HELD.lock:
+        _HELD.texts.clear()
+        _HELD.held = 0

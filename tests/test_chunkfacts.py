@@ -8,7 +8,7 @@ import pytest
 
 from retrieval.answer import extract_answer, features
 from retrieval.answertype import TYPES
-from retrieval.chunkfacts import CACHED_TEXTS, passage_facts
+from retrieval.chunkfacts import CACHED_CHARACTERS, forget_passage_facts, held_characters, passage_facts
 from retrieval.matching import QuestionTerms, TextFacts, longest_common, refers_back
 from retrieval.models import Passage
 from retrieval.text import is_heading, sentence_spans, stems, terms
@@ -50,9 +50,13 @@ def test_a_chunk_whose_text_changed_is_read_again() -> None:
 
 
 def test_the_cache_is_bounded() -> None:
-    for i in range(CACHED_TEXTS + 20):
-        passage_facts(f"Sentence number {i} of the filler. Another one.")
-    assert passage_facts.cache_info().currsize <= CACHED_TEXTS
+    text = "Sentence number {} of the filler. Another one. " * 20
+    for i in range(2 * CACHED_CHARACTERS // len(text)):
+        passage_facts(text.format(*[i] * 20))
+    assert CACHED_CHARACTERS - len(text) < held_characters() <= CACHED_CHARACTERS
+    held = passage_facts(text.format(*[0] * 20))  # the first, long gone: read again
+    assert held is not passage_facts(text.format(*[1] * 20))
+    assert held is passage_facts(text.format(*[0] * 20))  # now held
 
 
 @pytest.mark.parametrize(
@@ -67,9 +71,9 @@ def test_the_cache_is_bounded() -> None:
 def test_features_after_other_questions_equal_those_from_a_cold_cache(question: str) -> None:
     """What one question left in the cache (pattern hits) must not change another's features."""
     ps = [passage(TEXT)]
-    passage_facts.cache_clear()
+    forget_passage_facts()
     cold = [f.values for f in features(question, ps)]
-    passage_facts.cache_clear()
+    forget_passage_facts()
     for other in ("How far is Vladivostok?", "How old is Kim?", "What is the price of grain?", "Who is Kim?"):
         features(other, ps)
     assert [f.values for f in features(question, ps)] == cold
