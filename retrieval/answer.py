@@ -116,6 +116,8 @@ FEATURES = (
     "antecedent",
 )
 
+_WEIGHTED = tuple((name, WEIGHTS[name]) for name in FEATURES)
+
 
 def _bigrams(ts: Sequence[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(ts))
@@ -237,7 +239,7 @@ def features(
             "length": math.log(1 + len(ts)),
             "cosine": cosine[i],
             "phrase": phrase[i],
-            "order": phrasing.in_order(facts[i].said),
+            "order": phrasing.in_order_of(facts[i].masks),
             "distinct": distinct[i],
             "antecedent": antecedent[i],
         }
@@ -258,7 +260,7 @@ def rank_sentences(
         if s.heading:
             continue  # a heading or caption is context for the next sentence, never the answer
         f = s.values
-        score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
+        score = sum(weight * f[name] for name, weight in _WEIGHTED)
         typed = f["cue"] >= STRONG
         out.append(
             _Sentence(

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from retrieval.matching import TextFacts, refers_back
+from retrieval.matching import TextFacts, refers_back, word_masks
 from retrieval.text import STOPWORDS, is_heading, sentence_spans, stem_words, terms, words
 
 # Characters of passage text held: what is read of a text takes ~50 bytes a character (its
@@ -29,6 +29,7 @@ class SentenceFacts:
     end: int
     text: str
     said: list[str]  # stems, stop words kept (for phrasing)
+    masks: dict[str, int]  # where each stem stands (word_masks), for the words kept in order
     facts: TextFacts  # its terms (the stems of the other words), names, acronyms, demonyms
     bigrams: set[tuple[str, str]]  # its terms two by two
     pairs: set[tuple[str, str]]  # its stems two by two
@@ -59,6 +60,7 @@ def _sentence(text: str, start: int, end: int) -> SentenceFacts:
         end,
         sentence,
         said,
+        word_masks(said),
         TextFacts(sentence, kept),
         set(itertools.pairwise(kept)),
         set(itertools.pairwise(said)),

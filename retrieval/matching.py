@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from retrieval.answertype import TYPES
@@ -185,25 +185,34 @@ class QuestionPhrasing:
 
     def in_order(self, sentence: Sequence[str]) -> float:
         """Return the share of the question's words (wh-words aside) the sentence has in their order."""
-        return longest_common(self._words, sentence, self._known) / len(self._words) if self._words else 0.0
+        return self.in_order_of(word_masks(sentence))
+
+    def in_order_of(self, masks: Mapping[str, int]) -> float:
+        """Return in_order() from the sentence's word_masks()."""
+        if not self._words:
+            return 0.0
+        return longest_common(self._words, masks) / len(self._words)
 
 
-def longest_common(first: Sequence[str], second: Sequence[str], known: set[str]) -> int:
-    """Return the length of the longest common subsequence of two word lists (known: first's words).
-
-    Bit-parallel (Hyyrö 2004): one bit per word of second that first has, so each word of first
-    costs a few integer operations instead of a row of the dynamic programme.
-    """
+def word_masks(sentence: Sequence[str]) -> dict[str, int]:
+    """Return, for each word of a sentence, a bit mask of where it stands (bit i: the i-th word)."""
     where: dict[str, int] = {}
-    n = 0
-    for w in second:
-        if w in known:  # other words cannot extend the subsequence
-            where[w] = where.get(w, 0) | 1 << n
-            n += 1
+    for i, w in enumerate(sentence):
+        where[w] = where.get(w, 0) | 1 << i
+    return where
+
+
+def longest_common(first: Sequence[str], second: Mapping[str, int]) -> int:
+    """Return the length of the longest common subsequence of a word list and a sentence's word_masks().
+
+    Bit-parallel (Hyyrö 2004): one bit per word of the sentence, so each word of first costs a few
+    integer operations instead of a row of the dynamic programme.
+    """
+    n = max(second.values(), default=0).bit_length()  # the sentence's length
     full = (1 << n) - 1
     v = full
     for word in first:
-        u = v & where.get(word, 0)
+        u = v & second.get(word, 0)
         v = ((v + u) | (v - u)) & full
     return n - v.bit_count()
 

@@ -9,7 +9,7 @@ import pytest
 from retrieval.answer import extract_answer, features
 from retrieval.answertype import TYPES
 from retrieval.chunkfacts import CACHED_CHARACTERS, forget_passage_facts, held_characters, passage_facts
-from retrieval.matching import QuestionTerms, TextFacts, longest_common, refers_back
+from retrieval.matching import QuestionTerms, TextFacts, longest_common, refers_back, word_masks
 from retrieval.models import Passage
 from retrieval.text import is_heading, sentence_spans, stems, terms
 
@@ -105,12 +105,9 @@ def test_longest_common_subsequence_equals_the_dynamic_programme() -> None:
     for _ in range(3000):
         first = [rng.choice("abcdef") for _ in range(rng.randint(0, 10))]
         second = [rng.choice("abcdefgh") for _ in range(rng.randint(0, 80))]
-        assert longest_common(first, second, set(first)) == _longest_common_by_table(first, second)
+        assert longest_common(first, word_masks(second)) == _longest_common_by_table(first, second)
     assert (
-        longest_common(
-            ["kim", "train", "russia"],
-            ["kim", "took", "train", "to", "russia"],
-            {"kim"} | {"train", "russia"},
-        )
+        longest_common(["kim", "train", "russia"], word_masks(["kim", "took", "a", "train", "to", "russia"]))
         == 3
     )
+    assert longest_common(["kim", "train"], word_masks(["train", "for", "kim"])) == 1
