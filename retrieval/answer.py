@@ -139,7 +139,7 @@ def sentence_cosines(
         return [fallback] * len(spans)
     cosines = vectors @ np.asarray(question_vector, dtype=np.float32)
     present = np.abs(vectors).sum(axis=1) > 0
-    return [float(c) if ok else fallback for c, ok in zip(cosines, present, strict=True)]
+    return [c if ok else fallback for c, ok in zip(cosines.tolist(), present.tolist(), strict=True)]
 
 
 def _split(
