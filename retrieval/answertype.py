@@ -138,11 +138,16 @@ STRONG = 3.0
 WEAK = 1.0
 
 
-@lru_cache(maxsize=16)  # one ask reads its question's type several times
+@lru_cache(maxsize=16)  # one ask reads its question's wording several times
+def asks_in(question: str) -> tuple[re.Match[str] | None, ...]:
+    """Return, for each of TYPES, where the lower-cased question asks for it (None where it does not)."""
+    q = question.lower()
+    return tuple(t.asks.search(q) for t in TYPES)
+
+
 def asked_type(question: str) -> AnswerType | None:
     """Return the kind of answer a question asks for, or None when its wording names none."""
-    q = question.lower()
-    found = [(m.start(), i) for i, t in enumerate(TYPES) if (m := t.asks.search(q))]
+    found = [(m.start(), i) for i, m in enumerate(asks_in(question)) if m]
     return TYPES[min(found)[1]] if found else None
 
 

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
-from retrieval.answertype import TYPES
+from retrieval.answertype import TYPES, asks_in
 from retrieval.text import STOPWORDS, stems, terms, words
 
 # A run of capitalised words, with the small words names keep inside ("United States",
@@ -79,11 +79,10 @@ class QuestionTerms:
         self._demonyms = {t: base for m in _DEMONYM.finditer(question) for t, base in _pair(m)}
         self._acronyms = {letters: t for letters, t in _acronyms(question).items() if t in self.terms}
         self._names = list(_names(question))
-        lowered = question.lower()
         self._measures = [
             (set(terms(m.group(0))) & _MEASURE_WORDS & self.terms, kind.strong)
-            for kind in TYPES
-            if kind.strong is not None and (m := kind.asks.search(lowered))
+            for kind, m in zip(TYPES, asks_in(question), strict=True)
+            if kind.strong is not None and m
         ]
 
     def found(self, sentence: str, sentence_terms: Iterable[str]) -> set[str]:
