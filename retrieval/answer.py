@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from config.settings import AnswerSettings
-from retrieval.answertype import STRONG, asked_type, cue
-from retrieval.matching import PRONOUNS, QuestionPhrasing, QuestionTerms, refers_back
+from retrieval.answertype import STRONG, asked_type, cue_by
+from retrieval.chunkfacts import SentenceFacts, passage_facts
+from retrieval.matching import PRONOUNS, QuestionPhrasing, question_terms
 from retrieval.models import Citation, Passage
-from retrieval.text import STOPWORDS, is_heading, sentence_spans, stem_words, terms, words
+from retrieval.text import terms
 
 NOT_FOUND = "I couldn't find that in the articles."
 
@@ -40,6 +41,7 @@ class SentenceFeatures:
     end: int
     text: str
     values: dict[str, float]
+    heading: bool = False  # reads as a heading or caption (never the answer)
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ def coverage(question: str, passages: Sequence[Passage]) -> float:
 
     Terms are weighted by their rarity among the passages, so a term every passage has counts little.
     """
-    asked = QuestionTerms(question)
+    asked = question_terms(question)
     q_terms = asked.terms
-    pools = [asked.found(p.text, terms(p.text)) for p in passages]
+    pools = [asked.found_in(passage_facts(p.text).whole) for p in passages]
     df = {t: sum(1 for ts in pools if t in ts) for t in q_terms}
     weight = {t: math.log(1 + (len(pools) + 1) / (df[t] + 0.5)) for t in q_terms}
     total = sum(weight.values())
@@ -114,6 +116,8 @@ FEATURES = (
     "antecedent",
 )
 
+_WEIGHTED = tuple((name, WEIGHTS[name]) for name in FEATURES)
+
 
 def _bigrams(ts: Sequence[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(ts))
@@ -135,36 +139,34 @@ def sentence_cosines(
         return [fallback] * len(spans)
     cosines = vectors @ np.asarray(question_vector, dtype=np.float32)
     present = np.abs(vectors).sum(axis=1) > 0
-    return [float(c) if ok else fallback for c, ok in zip(cosines, present, strict=True)]
+    return [c if ok else fallback for c, ok in zip(cosines.tolist(), present.tolist(), strict=True)]
 
 
 def _split(
     passages: Sequence[Passage],
     question_vector: np.ndarray | None,
     sentence_vectors: Mapping[str, np.ndarray] | None,
-) -> tuple[list[tuple[int, int, int, str, list[str]]], list[float], list[list[str]]]:
-    """Return the passages' sentences (passage, start, end, text, terms), their cosines and stems.
+) -> tuple[list[tuple[int, int, int, str, list[str]]], list[float], list[SentenceFacts]]:
+    """Return the passages' sentences (passage, start, end, text, terms), their cosines and facts.
 
-    The stems keep the stop words (for phrasing); the terms are the stems of the other words.
+    The facts' stems keep the stop words (for phrasing); the terms are the stems of the other words.
     """
     raw: list[tuple[int, int, int, str, list[str]]] = []
     cosine: list[float] = []
-    said: list[list[str]] = []
+    facts: list[SentenceFacts] = []
     for p_index, passage in enumerate(passages):
-        spans = sentence_spans(passage.text)
+        read = passage_facts(passage.text).sentences
+        spans = [(s.start, s.end) for s in read]
         stored = (sentence_vectors or {}).get(passage.chunk_id)
         cosine += sentence_cosines(passage, spans, question_vector, stored)
-        for s, e in spans:
-            text = passage.text[s:e]
-            tokens = words(text)
-            said.append(stem_words(tokens))
-            kept = [stem for w, stem in zip(tokens, said[-1], strict=True) if w not in STOPWORDS]
-            raw.append((p_index, passage.start + s, passage.start + e, text, kept))
-    return raw, cosine, said
+        facts += read
+        raw += [(p_index, passage.start + s.start, passage.start + s.end, s.text, s.terms) for s in read]
+    return raw, cosine, facts
 
 
 def _antecedent_gain(
     raw: Sequence[tuple[int, int, int, str, list[str]]],
+    facts: Sequence[SentenceFacts],
     passages: Sequence[Passage],
     found: Sequence[set[str]],
     weight: Mapping[str, float],
@@ -180,12 +182,12 @@ def _antecedent_gain(
     for j, (p_index, _, end, *_) in enumerate(raw):
         ending.setdefault((passages[p_index].article_id, end), j)
     gains = []
-    for i, (p_index, start, _, text, _) in enumerate(raw):
+    for i, (p_index, start, *_) in enumerate(raw):
         article = passages[p_index].article_id
         before = next(
             (ending[(article, start - gap)] for gap in range(4) if (article, start - gap) in ending), None
         )
-        held = found[before] - found[i] if before is not None and refers_back(text) else set()
+        held = found[before] - found[i] if before is not None and facts[i].refers_back else set()
         gains.append(sum(weight[t] for t in held) / total)
     return gains
 
@@ -202,13 +204,13 @@ def features(
     The answer type is read from type_from when given (a follow-up's own words), else from the question.
     """
     q_list = terms(question)
-    matcher = QuestionTerms(question)
+    matcher = question_terms(question)
     phrasing = QuestionPhrasing(question)
     q_terms = matcher.terms
     q_bigrams = _bigrams(q_list)
     asked = asked_type(type_from or question)
-    raw, cosine, said = _split(passages, question_vector, sentence_vectors)
-    found = [matcher.found(text, ts) for *_, text, ts in raw]
+    raw, cosine, facts = _split(passages, question_vector, sentence_vectors)
+    found = [matcher.found_in(f.facts) for f in facts]
     if not raw or not q_terms:
         return []
     df = {t: sum(1 for held in found if t in held) for t in q_terms}
@@ -217,8 +219,8 @@ def features(
     share = [sum(weight[t] for t in held) / total for held in found]
     top_score = max((p.score for p in passages), default=0.0) or 1.0
     top_dense = max((p.dense or 0.0 for p in passages), default=0.0)
-    phrase, distinct = phrasing.shares(said)
-    antecedent = _antecedent_gain(raw, passages, found, weight)
+    phrase, distinct = phrasing.shares_of([f.pairs for f in facts])
+    antecedent = _antecedent_gain(raw, facts, passages, found, weight)
     out = []
     for i, (p_index, start, end, text, ts) in enumerate(raw):
         same_prev = i > 0 and raw[i - 1][0] == p_index
@@ -227,21 +229,21 @@ def features(
             "overlap": share[i],
             "prev": share[i - 1] if same_prev else 0.0,
             "next": share[i + 1] if same_next else 0.0,
-            "cue": cue(question, text, asked),
+            "cue": cue_by(asked, facts[i].facts.matches),
             "rank0": float(p_index == 0),
             "rank1": float(p_index == 1),
             "pscore": passages[p_index].score / top_score,
             "dense": (passages[p_index].dense or 0.0) - top_dense,
-            "bigram": len(q_bigrams & _bigrams(ts)) / len(q_bigrams) if q_bigrams else 0.0,
+            "bigram": len(q_bigrams & facts[i].bigrams) / len(q_bigrams) if q_bigrams else 0.0,
             "novel": sum(1 for t in ts if t not in q_terms) / len(ts) if ts else 0.0,
             "length": math.log(1 + len(ts)),
             "cosine": cosine[i],
             "phrase": phrase[i],
-            "order": phrasing.in_order(said[i]),
+            "order": phrasing.in_order_of(facts[i].masks),
             "distinct": distinct[i],
             "antecedent": antecedent[i],
         }
-        out.append(SentenceFeatures(p_index, start, end, text, f))
+        out.append(SentenceFeatures(p_index, start, end, text, f, facts[i].heading))
     return out
 
 
@@ -255,10 +257,10 @@ def rank_sentences(
     """Return the sentences of the passages, best answer first."""
     out = []
     for s in features(question, passages, question_vector, sentence_vectors, type_from):
-        if is_heading(s.text):
+        if s.heading:
             continue  # a heading or caption is context for the next sentence, never the answer
         f = s.values
-        score = sum(WEIGHTS[name] * f[name] for name in FEATURES)
+        score = sum(weight * f[name] for name, weight in _WEIGHTED)
         typed = f["cue"] >= STRONG
         out.append(
             _Sentence(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 _NUM = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few|several|dozens?|hundreds?|thousands?)"
 _SEP = r"(?:\s*|-)"
@@ -136,19 +138,30 @@ STRONG = 3.0
 WEAK = 1.0
 
 
+@lru_cache(maxsize=16)  # one ask reads its question's wording several times
+def asks_in(question: str) -> tuple[re.Match[str] | None, ...]:
+    """Return, for each of TYPES, where the lower-cased question asks for it (None where it does not)."""
+    q = question.lower()
+    return tuple(t.asks.search(q) for t in TYPES)
+
+
 def asked_type(question: str) -> AnswerType | None:
     """Return the kind of answer a question asks for, or None when its wording names none."""
-    q = question.lower()
-    found = [(m.start(), i) for i, t in enumerate(TYPES) if (m := t.asks.search(q))]
+    found = [(m.start(), i) for i, m in enumerate(asks_in(question)) if m]
     return TYPES[min(found)[1]] if found else None
 
 
 def cue(question: str, sentence: str, asked: AnswerType | None = None) -> float:
     """Score how well a sentence holds the kind of fact the question asks for (0, WEAK or STRONG)."""
     kind = asked if asked is not None else asked_type(question)
+    return cue_by(kind, lambda pattern: pattern.search(sentence) is not None)
+
+
+def cue_by(kind: AnswerType | None, holds: Callable[[re.Pattern[str]], bool]) -> float:
+    """Return cue() for the asked kind, given whether the sentence holds a pattern (a remembered search)."""
     if kind is None:
         return 0.0
-    if kind.strong is not None and kind.strong.search(sentence):
+    if kind.strong is not None and holds(kind.strong):
         return STRONG
     weak = kind.weak if kind.weak is not None else _ANY_NUMBER if kind.strong is not None else None
-    return WEAK if weak is not None and weak.search(sentence) else 0.0
+    return WEAK if weak is not None and holds(weak) else 0.0

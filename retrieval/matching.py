@@ -6,9 +6,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
-from retrieval.answertype import TYPES
+from retrieval.answertype import TYPES, asks_in
 from retrieval.text import STOPWORDS, stems, terms, words
 
 # A run of capitalised words, with the small words names keep inside ("United States",
@@ -78,31 +79,68 @@ class QuestionTerms:
         self._demonyms = {t: base for m in _DEMONYM.finditer(question) for t, base in _pair(m)}
         self._acronyms = {letters: t for letters, t in _acronyms(question).items() if t in self.terms}
         self._names = list(_names(question))
-        lowered = question.lower()
         self._measures = [
             (set(terms(m.group(0))) & _MEASURE_WORDS & self.terms, kind.strong)
-            for kind in TYPES
-            if kind.strong is not None and (m := kind.asks.search(lowered))
+            for kind, m in zip(TYPES, asks_in(question), strict=True)
+            if kind.strong is not None and m
         ]
 
     def found(self, sentence: str, sentence_terms: Iterable[str]) -> set[str]:
         """Return the question's terms the sentence holds, in the question's words or another form."""
-        own = set(sentence_terms)
+        return self.found_in(TextFacts(sentence, list(sentence_terms)))
+
+    def found_in(self, facts: TextFacts) -> set[str]:
+        """Return the question's terms a text holds, from what was read of it once (see TextFacts)."""
+        own = set(facts.terms)
         hit = self.terms & own
         if hit == self.terms:
             return hit
-        own |= _demonyms(sentence)
+        own |= facts.demonyms
         hit |= self.terms & own
         hit |= {t for t, base in self._demonyms.items() if base in own}
-        short = _acronyms(sentence) if self._acronyms or self._names else {}
+        short = facts.acronyms if self._acronyms or self._names else {}
         if self._acronyms:
-            named = {letters for letters, _ in _names(sentence)} | set(short)
-            hit |= {t for letters, t in self._acronyms.items() if letters in named}
+            hit |= {t for letters, t in self._acronyms.items() if letters in facts.named}
         hit |= {t for letters, name_terms in self._names if letters in short for t in name_terms}
         for measure, pattern in self._measures:
-            if measure and pattern is not None and pattern.search(sentence):
+            if measure and pattern is not None and facts.matches(pattern):
                 hit |= measure
         return hit & self.terms
+
+
+@lru_cache(maxsize=16)
+def question_terms(question: str) -> QuestionTerms:
+    """Return QuestionTerms(question), kept for the few questions in flight (an ask reads them twice or more).
+
+    Shared: callers must not change what it holds.
+    """
+    return QuestionTerms(question)
+
+
+class TextFacts:
+    """What QuestionTerms reads of a text whatever the question: its terms, demonyms, acronyms, names.
+
+    Worked out once per text, so a text held in a cache is not read again for each question;
+    matches() remembers which patterns (answer-type units) the text holds.
+    """
+
+    __slots__ = ("_matches", "acronyms", "demonyms", "named", "terms", "text")
+
+    def __init__(self, text: str, text_terms: list[str]) -> None:
+        self.text = text
+        self.terms = text_terms
+        self.demonyms = _demonyms(text)
+        self.acronyms = _acronyms(text)
+        # the initials of its names and its acronyms' letters ("United States", "US": "us")
+        self.named = {letters for letters, _ in _names(text)} | set(self.acronyms)
+        self._matches: dict[re.Pattern[str], bool] = {}
+
+    def matches(self, pattern: re.Pattern[str]) -> bool:
+        """Tell whether the pattern occurs in the text (remembered per pattern)."""
+        hit = self._matches.get(pattern)
+        if hit is None:
+            hit = self._matches[pattern] = pattern.search(self.text) is not None
+        return hit
 
 
 class QuestionPhrasing:
@@ -127,31 +165,55 @@ class QuestionPhrasing:
             return 0.0
         return len(self._pairs & set(itertools.pairwise(sentence))) / len(self._pairs)
 
-    def shares(self, sentences: Sequence[list[str]]) -> tuple[list[float], list[float]]:
+    def shares(self, sentences: Sequence[Sequence[str]]) -> tuple[list[float], list[float]]:
         """Return each sentence's share of the question's word pairs, plain and by how few sentences have them.
 
         In the second, a pair counts 1/n when n of the sentences have it: "in exchange for" kept by
         one sentence tells more than "the weapons" kept by five.
         """
+        return self.shares_of([set(itertools.pairwise(s)) for s in sentences])
+
+    def shares_of(self, sentence_pairs: Sequence[set[tuple[str, str]]]) -> tuple[list[float], list[float]]:
+        """Return shares() from each sentence's set of word pairs (its stems, two by two)."""
         if not self._pairs:
-            return [0.0] * len(sentences), [0.0] * len(sentences)
-        held = [self._pairs & set(itertools.pairwise(s)) for s in sentences]
+            return [0.0] * len(sentence_pairs), [0.0] * len(sentence_pairs)
+        held = [self._pairs & pairs for pairs in sentence_pairs]
         seen = Counter(p for pairs in held for p in pairs)
         n = len(self._pairs)
         return [len(pairs) / n for pairs in held], [sum(1 / seen[p] for p in pairs) / n for pairs in held]
 
-    def in_order(self, sentence: list[str]) -> float:
+    def in_order(self, sentence: Sequence[str]) -> float:
         """Return the share of the question's words (wh-words aside) the sentence has in their order."""
-        shared = [w for w in sentence if w in self._known]  # other words cannot extend the subsequence
-        if not shared:
+        return self.in_order_of(word_masks(sentence))
+
+    def in_order_of(self, masks: Mapping[str, int]) -> float:
+        """Return in_order() from the sentence's word_masks()."""
+        if not self._words:
             return 0.0
-        longest = [0] * (len(shared) + 1)
-        for word in self._words:
-            row = [0]
-            for j, other in enumerate(shared):
-                row.append(longest[j] + 1 if word == other else max(longest[j + 1], row[j]))
-            longest = row
-        return longest[-1] / len(self._words)
+        return longest_common(self._words, masks) / len(self._words)
+
+
+def word_masks(sentence: Sequence[str]) -> dict[str, int]:
+    """Return, for each word of a sentence, a bit mask of where it stands (bit i: the i-th word)."""
+    where: dict[str, int] = {}
+    for i, w in enumerate(sentence):
+        where[w] = where.get(w, 0) | 1 << i
+    return where
+
+
+def longest_common(first: Sequence[str], second: Mapping[str, int]) -> int:
+    """Return the length of the longest common subsequence of a word list and a sentence's word_masks().
+
+    Bit-parallel (Hyyrö 2004): one bit per word of the sentence, so each word of first costs a few
+    integer operations instead of a row of the dynamic programme.
+    """
+    n = max(second.values(), default=0).bit_length()  # the sentence's length
+    full = (1 << n) - 1
+    v = full
+    for word in first:
+        u = v & second.get(word, 0)
+        v = ((v + u) | (v - u)) & full
+    return n - v.bit_count()
 
 
 PRONOUNS = frozenset(["he", "she", "it", "they", "his", "her", "its", "their", "them"])
