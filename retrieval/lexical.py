@@ -203,12 +203,12 @@ class LexicalIndex:
         """Hold full embeddings if the index is small enough, else drop them; return the live ids lacking one."""
         with self._lock:
             if sum(len(s.chunks) for s in self.segments) > self.exact_max:  # renamed: saved again without
-                self.segments = [
-                    s if not lexvectors.holds(s) else lexvectors.dropped(s) for s in self.segments
-                ]
+                self.segments = [lexvectors.dropped(s) if lexvectors.holds(s) else s for s in self.segments]
                 self._exact = False
                 return []
-            return lexvectors.prepare(self.segments, self._live)
+            unknown = lexvectors.prepare(self.segments, self._live)
+            self._exact = lexvectors.all_known(self.segments, self._live)
+            return unknown
 
     def put_vectors(self, found: Mapping[str, StoredChunk], stamps: Mapping[str, str]) -> bool:
         """Hold chunks read with their embeddings (by id), under their articles' stamps; True if any changed."""

@@ -93,8 +93,12 @@ def rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
     if all(seg.codes is not None and seg.scales is not None for seg, _ in parts):
         merged.codes = np.concatenate([seg.codes[live] for seg, live in parts])  # type: ignore[index]
         merged.scales = np.concatenate([seg.scales[live] for seg, live in parts])  # type: ignore[index]
-    if all(
-        seg.vectors is not None and seg.texts is not None and seg.sentences is not None for seg, _ in parts
+    if (
+        all(
+            seg.vectors is not None and seg.texts is not None and seg.sentences is not None
+            for seg, _ in parts
+        )
+        and len({seg.vectors.shape[1] for seg, _ in parts if seg.vectors is not None}) == 1
     ):
         merged.vectors = np.concatenate([seg.vectors[live] for seg, live in parts])  # type: ignore[index]
         merged.texts = [t for seg, live in parts for t, ok in zip(seg.texts, live, strict=True) if ok]  # type: ignore[arg-type]

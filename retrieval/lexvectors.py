@@ -149,8 +149,13 @@ def put(
     filled: list[StoredChunk] = []
     for seg in segments:
         rows = [r for r, c in enumerate(seg.chunks) if c.id in found]
-        if not rows or not holds(seg):
+        if not holds(seg):
             out.append(seg)
+            continue
+        if not rows:  # nothing found here: still rows of the found width (a merge concatenates them)
+            same = seg.vectors.shape[1] == dim  # type: ignore[union-attr]
+            unknown = _unknown(len(seg.chunks), dim)
+            out.append(seg if same else dataclasses.replace(seg, name=uuid.uuid4().hex[:12], vectors=unknown))
             continue
         vectors = seg.vectors.copy() if seg.vectors.shape[1] == dim else _unknown(len(seg.chunks), dim)  # type: ignore[union-attr]
         texts, sentences = list(seg.texts), list(seg.sentences)  # type: ignore[arg-type]

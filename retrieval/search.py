@@ -136,9 +136,12 @@ class KnowledgeBase:
         found = (
             self.store.chunks_of(article_ids, vectors=True) if few else self.store.iter_chunks(vectors=True)
         )
-        live = [c for c in found if c.article_id in wanted and versions.get(c.article_id) == c.version]
-        if sum(info.chunks for info in self.articles.values()) > self._exact_max:  # not held (lexvectors.py)
-            live = [dataclasses.replace(c, sentences=None) for c in live]
+        held = sum(info.chunks for info in self.articles.values()) <= self._exact_max  # lexvectors.py
+        live = [
+            c if held else dataclasses.replace(c, sentences=None)  # dropped as read: a full scan peaks lower
+            for c in found
+            if c.article_id in wanted and versions.get(c.article_id) == c.version
+        ]
         live.sort(key=lambda c: (c.article_id, c.start))
         return live
 

@@ -235,3 +235,31 @@ def test_a_knowledge_base_that_outgrows_the_size_saves_its_index_without_rows(
     saved = _files_hold_rows(index_dir)
     assert saved
     assert not any(saved)  # a later load reads no rows only to drop them
+
+
+def test_an_index_reopened_without_rows_takes_an_add_beside_a_dead_segment(tmp_path: Path) -> None:
+    from config.loader import load_settings
+    from retrieval.compose import build_service
+    from tests.fakes import HashEmbedder
+
+    def service(exact_max: int) -> CitebotService:
+        settings = load_settings(data_dir=tmp_path / "data")
+        settings.search.exact_max_chunks = exact_max
+        return build_service(settings, embedder=HashEmbedder())
+
+    first = service(0)  # no rows held (or another embedder's): the index is saved without them
+    first.add_documents(_docs(3, 1, "big"))
+    first.ask(QUESTIONS[0])
+    small = first.add_document(_docs(1, 2, "small")[0])  # a segment of its own
+    first.ask(QUESTIONS[0])
+    first.remove(small.article.id)  # a segment of dead chunks only
+    first.ask(QUESTIONS[0])
+    first.close()
+    second = service(15_000)
+    try:
+        second.ask(QUESTIONS[0])
+        second.add_document(_docs(1, 3, "later")[0])  # merges the new segment with the dead one
+        assert second.ask(QUESTIONS[1]).citations
+        _assert_exact(second)
+    finally:
+        second.close()
