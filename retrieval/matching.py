@@ -161,9 +161,7 @@ class QuestionPhrasing:
 
     def pairs(self, sentence: list[str]) -> float:
         """Return the share of the question's word pairs (one word a content word) the sentence has."""
-        if not self._pairs:
-            return 0.0
-        return len(self._pairs & set(itertools.pairwise(sentence))) / len(self._pairs)
+        return self.shares([sentence])[0][0]
 
     def shares(self, sentences: Sequence[Sequence[str]]) -> tuple[list[float], list[float]]:
         """Return each sentence's share of the question's word pairs, plain and by how few sentences have them.
