@@ -142,12 +142,12 @@ def work_build(spec: dict[str, Any]) -> dict[str, Any]:
 def _real_vectors(service: CitebotService, docs: list[SourceDocument], limit: int) -> np.ndarray:
     import numpy as np
 
-    from retrieval.adding import article_id_for, content_hash
+    from retrieval.adding import article_id_for
     from retrieval.store import chunk_id
 
     kb = service.kb(KB)
     ids = [
-        chunk_id(aid, content_hash(d.text)[:16], i)
+        chunk_id(aid, kb.versions[aid], i)
         for d in docs
         if (aid := article_id_for(d)) in kb.articles
         for i in range(kb.articles[aid].chunks)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Literal
 
-from retrieval.chunking import chunk_text
+from retrieval.chunking import chunk_text, layout_key
 from retrieval.models import AddResult, ArticleInfo, SourceDocument
 from retrieval.text import sentence_spans
 
@@ -31,6 +31,16 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def version_of(digest: str, layout: str) -> str:
+    """Return the version of a text cut one way: the same text cut another way is another version.
+
+    Chunk ids hold the version, and a process holding an article's chunks in memory keeps them while
+    the version stays: with the cutting in it, a text stored again with other chunk settings (which
+    may give as many chunks, with other bounds) is never mistaken for the chunks held.
+    """
+    return hashlib.sha256(f"{digest}:{layout}".encode()).hexdigest()[:16]
+
+
 def article_id_for(doc: SourceDocument) -> str:
     """Return the stable id of a document: from its canonical URL, else its content."""
     if doc.url:
@@ -48,11 +58,7 @@ class _Planned:
     article_id: str
     existing: ArticleInfo | None
     chunks: list[Chunk]
-
-    @property
-    def version(self) -> str:
-        """Return the version its chunks and record carry."""
-        return self.digest[:16]
+    version: str  # its chunks' ids and its record carry it: see version_of
 
 
 class Registry:
@@ -107,7 +113,8 @@ class Batch:
             return
         c = self.settings.chunk
         chunks = chunk_text(doc.text, c.size, c.overlap)
-        self.pending.append(_Planned(index, doc, digest, article_id, existing, chunks))
+        version = version_of(digest, layout_key(c.size, c.overlap))
+        self.pending.append(_Planned(index, doc, digest, article_id, existing, chunks, version))
         if sum(len(p.chunks) for p in self.pending) >= self.flush_at:
             self.flush()
 

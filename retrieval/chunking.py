@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from retrieval.text import sentence_spans
 
+# Raise when the same text and settings would be cut differently (a change to sentence splitting):
+# an article stored again after that gets new chunk ids, so no process keeps serving the old bounds.
+CUTTING = 1
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -38,6 +42,11 @@ def chunk_text(text: str, size: int = 600, overlap: int = 100) -> list[Chunk]:
             nxt -= 1
         i = nxt
     return chunks
+
+
+def layout_key(size: int, overlap: int) -> str:
+    """Return what decides where a text's chunks fall, besides the text itself."""
+    return f"{size}:{overlap}:{CUTTING}"
 
 
 def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -156,6 +156,11 @@ class KnowledgeBase:
         """Fill in the cosine of chunks the dense retriever did not return."""
         for cid, (emb, _) in self.store.embeddings(ids).items():
             scores[cid] = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
+
+    @property
+    def versions(self) -> Mapping[str, str]:
+        """Return each article's visible version (the mapping is replaced on change, never altered)."""
+        return self._versions
 
     def is_live(self, chunk: StoredChunk) -> bool:
         """Tell whether a chunk belongs to the visible version of its article."""

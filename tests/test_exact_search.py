@@ -10,11 +10,15 @@ import numpy as np
 import pytest
 
 import retrieval.store
+from config.loader import load_settings
+from retrieval.chunking import chunk_text
+from retrieval.compose import build_service
 from retrieval.lexical import LexicalIndex
 from retrieval.models import AddResult, SourceDocument
 from retrieval.search import KnowledgeBase
 from retrieval.service import CitebotService
 from retrieval.store import KBStore
+from tests.fakes import HashEmbedder
 
 WORDS = [
     "otter",
@@ -138,7 +142,7 @@ def test_the_held_chunks_survive_a_reload_and_a_new_title(
     loaded = LexicalIndex.load(fake_service.index_dir(kb.store.name), kb._embedder, 100)
     assert loaded is not None
     index, _ = loaded
-    index.set_live({aid: info.content_hash[:16] for aid, info in kb.articles.items()})
+    index.set_live(dict(kb.versions))
     assert index.prepare_vectors() == []  # all held from the files: nothing to read
     vector = fake_service.embedder.encode([QUESTIONS[0]])[0]
     assert [c.id for c in index.nearest(vector, 5) or []] == [
@@ -263,3 +267,26 @@ def test_an_index_reopened_without_rows_takes_an_add_beside_a_dead_segment(tmp_p
         _assert_exact(second)
     finally:
         second.close()
+
+
+def test_a_text_cut_again_with_other_settings_is_not_served_from_the_old_cut(tmp_path: Path) -> None:
+    # Two processes on one store; the writer cuts with another overlap (as many chunks, other bounds).
+    settings = load_settings(data_dir=tmp_path / "data")
+    chunk = settings.chunk.model_copy(update={"overlap": 300})
+    reader = build_service(settings, embedder=HashEmbedder())
+    writer = build_service(settings.model_copy(update={"chunk": chunk}), embedder=HashEmbedder())
+    try:
+        doc = _docs(1, 1)[0]
+        old = chunk_text(doc.text, settings.chunk.size, settings.chunk.overlap)
+        new = chunk_text(doc.text, chunk.size, chunk.overlap)
+        assert len(old) == len(new) and old != new  # what makes the case
+        added = reader.add_document(doc).article
+        _assert_exact(reader)  # the reader holds the first cut's rows
+        writer.remove(added.id)
+        writer.add_document(doc)
+        held = reader.kb().lexical().nearest(reader.embedder.encode([QUESTIONS[0]])[0], 10) or []
+        assert sorted((c.start, c.end, c.text) for c in held) == [(c.start, c.end, c.text) for c in new]
+        _assert_exact(reader)
+    finally:
+        reader.close()
+        writer.close()

@@ -52,7 +52,7 @@ def test_an_article_added_again_under_another_title_keeps_true_bounds(
     reloaded = LexicalIndex.load(index_dir, fake_service.kb()._embedder)  # and after a reload
     assert reloaded is not None
     kb = fake_service.kb()
-    reloaded[0].set_live({aid: info.content_hash[:16] for aid, info in kb.articles.items()})
+    reloaded[0].set_live(dict(kb.versions))
     vector = fake_service.embedder.encode([QUESTION])[0]
     for hit in reloaded[0].hits(QUESTION, 30, vector):
         emb, _ = kb.store.embeddings([hit.chunk.id])[hit.chunk.id]

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from config.settings import Settings
-from retrieval.adding import content_hash
-from retrieval.chunking import chunk_text
+from retrieval.adding import content_hash, version_of
+from retrieval.chunking import chunk_text, layout_key
 from retrieval.compose import build_service
 from retrieval.errors import InvalidInput, NotFound, StoreError
 from retrieval.models import SourceDocument
@@ -147,12 +147,14 @@ def test_a_new_version_stays_hidden_until_committed(fake_service: CitebotService
     )
     article = fake_service.add_document(old).article
     kb = fake_service.kb()
-    chunks = chunk_text(new.text, 600, 100)
+    c = fake_service.settings.chunk
+    chunks = chunk_text(new.text, c.size, c.overlap)
+    version = version_of(content_hash(new.text), layout_key(c.size, c.overlap))
     kb.store.put_many(
         [
             (
                 article.id,
-                content_hash(new.text)[:16],
+                version,
                 chunks,
                 fake_service.embedder.encode([c.text for c in chunks]),
             )
@@ -164,7 +166,7 @@ def test_a_new_version_stays_hidden_until_committed(fake_service: CitebotService
     result = fake_service.add_document(new)
     assert result.status == "updated"
     assert [p.passage for p in fake_service.ask("What colour is the bridge painted?").citations] == [new.text]
-    assert {c.version for c in kb.store.iter_chunks()} == {content_hash(new.text)[:16]}
+    assert {c.version for c in kb.store.iter_chunks()} == {version}
 
 
 def test_knowledge_bases_are_separate(fake_service: CitebotService) -> None:
