@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -188,27 +190,17 @@ def test_bad_questions_are_refused(fake_service: CitebotService, question: str, 
         fake_service.ask(question)
 
 
-def test_a_corrupted_bm25_index_is_rebuilt_from_chroma(
-    fake_service: CitebotService, settings: Settings
-) -> None:
-    article = fake_service.add_document(ZEBRA).article
-    index_dir = fake_service.index_dir("default")
+def _corrupt(index_dir: Path) -> None:
     for path in index_dir.iterdir():
         path.write_bytes(b"\x00garbage")
-    reopened = build_service(settings, embedder=HashEmbedder())
-    hits = (
-        reopened.kb()
-        .search("zebra stripes", None, settings.search.model_copy(update={"mode": "bm25"}), 3)
-        .passages
-    )
-    assert article.id in {h.article_id for h in hits}
 
 
-def test_a_missing_bm25_index_is_rebuilt_from_chroma(
-    fake_service: CitebotService, settings: Settings
+@pytest.mark.parametrize("damage", [_corrupt, shutil.rmtree], ids=["corrupted", "missing"])
+def test_a_damaged_bm25_index_is_rebuilt_from_chroma(
+    fake_service: CitebotService, settings: Settings, damage: Callable[[Path], None]
 ) -> None:
     article = fake_service.add_document(ZEBRA).article
-    shutil.rmtree(fake_service.index_dir("default"))
+    damage(fake_service.index_dir("default"))
     reopened = build_service(settings, embedder=HashEmbedder())
     hits = (
         reopened.kb()
