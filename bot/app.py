@@ -77,15 +77,10 @@ async def serve(settings: Settings, **options: Any) -> None:
     while True:
         bot = build_bot(settings, message_content=content, service_factory=factory, **options)
         try:
-            async with bot:
-                await bot.start(token)
+            with _talking_to(settings):
+                async with bot:
+                    await bot.start(token)
             return
-        except discord.LoginFailure as exc:
-            raise CitebotError(
-                "Discord rejected the bot token (DISCORD_TOKEN); check it in the developer portal"
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise _unreachable(settings, exc) from exc
         except discord.PrivilegedIntentsRequired:
             if not content:
                 raise

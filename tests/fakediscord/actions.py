@@ -72,13 +72,7 @@ class ActionsMixin(InteractionRoutesMixin):
         cmd = self._registered(guild, parts[0])
         if cmd is not None:
             self._check_access(guild, channel, user_of(user), cmd)
-        data: dict[str, Any] = {
-            "id": cmd["id"] if cmd else str(self.snowflake()),
-            "name": parts[0],
-            "type": 1,
-        }
-        if cmd and "guild_id" in cmd:
-            data["guild_id"] = cmd["guild_id"]
+        data = self._command_data(cmd, parts[0])
         data["options"] = command_options(
             self, cmd, parts, dict(options or {}), resolved, guild, focused=None
         )
@@ -103,13 +97,7 @@ class ActionsMixin(InteractionRoutesMixin):
         """Type into option ``focused`` of ``/name``; the handle's ``choices`` get the bot's answer."""
         parts = name.split()
         cmd = self._registered(guild, parts[0])
-        data: dict[str, Any] = {
-            "id": cmd["id"] if cmd else str(self.snowflake()),
-            "name": parts[0],
-            "type": 1,
-        }
-        if cmd and "guild_id" in cmd:
-            data["guild_id"] = cmd["guild_id"]
+        data = self._command_data(cmd, parts[0])
         data["options"] = command_options(self, cmd, parts, dict(options), {}, guild, focused=focused)
         handle = self._new_interaction(
             AUTOCOMPLETE, f"autocomplete /{name}", data, guild, channel, user, None, locale
@@ -179,6 +167,13 @@ class ActionsMixin(InteractionRoutesMixin):
                 "or construct FakeDiscord(require_registered_commands=False)"
             )
         return cmd
+
+    def _command_data(self, cmd: dict[str, Any] | None, name: str) -> dict[str, Any]:
+        """Return an application command's interaction data, before its options."""
+        data: dict[str, Any] = {"id": cmd["id"] if cmd else str(self.snowflake()), "name": name, "type": 1}
+        if cmd and "guild_id" in cmd:
+            data["guild_id"] = cmd["guild_id"]
+        return data
 
     def _new_interaction(
         self,
