@@ -19,6 +19,9 @@ FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
 EMBED_TOTAL_MAX = 6000
 THREAD_NAME_MAX = 100
+# A longer link (tracking or session URLs) is not shown: next to a quote it would not fit a
+# field's 1,024 characters, and cut it would not work. The title still names the article.
+LINK_MAX = 300
 ELLIPSIS = "…"
 NO_PINGS = discord.AllowedMentions.none()
 
@@ -37,6 +40,8 @@ def clip(text: str, limit: int) -> str:
     """Cut text to at most limit characters, ending with … when cut (never mid-escape)."""
     if len(text) <= limit:
         return text
+    if limit <= 1:
+        return ELLIPSIS[:limit]
     cut = text[: limit - 1].rstrip()
     while cut.endswith(("\\", "\u200b")):
         cut = cut[:-1]
@@ -49,8 +54,10 @@ def plain(text: str, limit: int) -> str:
 
 
 def link(url: str | None) -> str:
-    """Return a URL wrapped in <> so Discord shows no preview, or '' for none."""
+    """Return a URL wrapped in <> so Discord shows no preview, or '' for none (or one too long to show)."""
     if not url or not url.lower().startswith(("http://", "https://")) or any(c in url for c in " <>\n"):
+        return ""
+    if len(url) > LINK_MAX:
         return ""
     return f"<{url}>"
 

@@ -144,9 +144,52 @@ class Mentions(commands.Cog):
             previous = bot.thread_questions.get(thread.id) or thread.name
             if is_follow_up(question):
                 question, context = await bot.service.standalone_question(previous, question)
-        channel: discord.abc.Messageable = message.channel
-        if open_thread:
-            channel = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)
+        if not open_thread:
+            await self._deliver(
+                message,
+                message.channel,
+                guild_id,
+                question,
+                context,
+                embeds=perms.embed_links,
+                asked=asked,
+                reply=as_reply,
+            )
+            return
+        opened = await message.create_thread(name=thread_name(question), auto_archive_duration=1440)
+        try:
+            await self._deliver(
+                message,
+                opened,
+                guild_id,
+                question,
+                context,
+                embeds=perms.embed_links,
+                asked=asked,
+                reply=False,
+            )
+        except Exception as exc:  # noqa: BLE001 - the thread is open: say what went wrong there, not leave it empty
+            text = error_text(exc, "answering a message", guild=guild_id, channel=opened.id)
+            try:
+                await opened.send(message_text(text), allowed_mentions=NO_PINGS)
+            except discord.HTTPException:
+                log.warning("could not post in thread %s: %s", opened.id, text)
+
+    async def _deliver(
+        self,
+        message: discord.Message,
+        channel: discord.abc.Messageable,
+        guild_id: int,
+        question: str,
+        context: str | None,
+        *,
+        embeds: bool,
+        asked: bool,
+        reply: bool,
+    ) -> None:
+        """Answer in channel: a reply to the message where it was asked, else a message of its own."""
+        bot = self.bot
+        in_thread = isinstance(channel, discord.Thread)
         async with channel.typing():
             answer = await answer_question(
                 bot,
@@ -154,9 +197,9 @@ class Mentions(commands.Cog):
                 message.author,
                 question,
                 context,
-                embeds=perms.embed_links,
+                embeds=embeds,
                 channel_id=getattr(channel, "id", None),
-                in_thread=isinstance(channel, discord.Thread),
+                in_thread=in_thread,
             )
         if answer.answer.abstained and not asked:
             log.debug("no public abstention for a statement in channel %s", message.channel.id)
@@ -164,7 +207,7 @@ class Mentions(commands.Cog):
         if isinstance(channel, discord.Thread):  # counted (and the asker kept) before anyone can reply
             bot.remember_question(channel.id, f"{context} {question}" if context else question)
             await count_answer(bot, channel, message.author.id)
-        if as_reply:
+        if reply:
             await message.reply(**answer.kwargs(), mention_author=False)
         else:
             await channel.send(**answer.kwargs())

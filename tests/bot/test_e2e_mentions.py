@@ -121,3 +121,22 @@ async def test_without_message_content_mentions_are_still_answered(make_world: W
 
         assert answer.channel_id == thread_of(world, world.channel).id
         world.fake.assert_no_violations()
+
+
+async def test_a_failure_after_the_thread_opened_is_said_in_the_thread(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the store fell over")
+
+    monkeypatch.setattr(world.bot.service, "save_answer", broken)
+    waiting = asyncio.ensure_future(world.fake.wait_for_message(timeout=ANSWER_TIMEOUT))
+    await asyncio.sleep(0)
+    await world.fake.send_message(world.channel, world.member, KIM_QUESTION, mentions=[world.fake.bot_user])
+    said = await waiting
+
+    thread = thread_of(world, world.channel)
+    assert said.channel_id == thread.id, "never an empty thread: the error goes where the answer would"
+    assert "went wrong" in said.content
+    assert not world.fake.bot_messages(world.channel)
+    world.fake.assert_no_violations()

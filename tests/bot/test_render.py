@@ -7,6 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.compact import answer_text, compact_embed
 from bot.render import (
     CONTENT_MAX,
     DESCRIPTION_MAX,
@@ -15,6 +16,7 @@ from bot.render import (
     FIELD_VALUE_MAX,
     FIELDS_MAX,
     FOOTER_MAX,
+    LINK_MAX,
     THREAD_NAME_MAX,
     TITLE_MAX,
     answer_embed,
@@ -187,3 +189,23 @@ def test_an_unsure_answer_says_so_before_the_answer_and_in_the_footer() -> None:
     sure = answer_embed(Answer("q", "About 60 km/h. [1]", False, (c,), {}, 1, confidence=0.9, label="sure"))
     assert "Not sure" not in (sure.description or "")
     assert "sure (90%)" in (sure.footer.text or "")
+
+
+@settings(max_examples=60, deadline=None)
+@given(url_length=st.integers(min_value=20, max_value=2000), passage=_mixed)
+def test_a_source_of_any_url_length_fits_every_answer_form(url_length: int, passage: str) -> None:
+    url = "https://example.org/a?" + "x" * max(0, url_length - 22)
+    cites = tuple(_citation(n, passage or "p", f"Title {n}", url) for n in (1, 2, 3))
+    answer = Answer("How?", "It works [1] [2].", False, cites, {"total": 12.0}, 3)
+    for embed in (answer_embed(answer), answer_embed(answer, passages_only=True), compact_embed(answer)):
+        assert_embed_within_limits(embed)
+        assert all("**" in (f.value or "") for f in embed.fields[:2])  # the quote is still there
+    assert len(answer_text(answer)) <= CONTENT_MAX
+    shown = url in (answer_embed(answer).fields[0].value or "")
+    assert shown == (len(url) <= LINK_MAX)  # a link is shown whole or not at all
+
+
+def test_clip_to_nothing_or_one_character() -> None:
+    assert clip("abc", 0) == ""
+    assert clip("abc", 1) == "…"
+    assert clip("abc", -5) == ""
