@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from retrieval.errors import EmptyContent, InvalidInput, NotFound, TooLarge
 from retrieval.models import SourceDocument
@@ -31,7 +31,12 @@ def canonical_url(url: str) -> str:
     port = parts.port
     if port and not ((parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)):
         host = f"{host}:{port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(_TRACKING)])
+    # Only tracking parameters go; the others stay exactly as written ("?print", "id=", "a%20b").
+    query = "&".join(
+        p
+        for p in parts.query.split("&")
+        if p and not unquote_plus(p.partition("=")[0]).lower().startswith(_TRACKING)
+    )
     path = parts.path or "/"
     return urlunsplit((parts.scheme.lower(), host, path, query, ""))
 
@@ -53,9 +58,7 @@ def from_text(
     if not clean:
         raise EmptyContent("the text is empty")
     first_line = clean.split("\n", 1)[0].lstrip("# ").strip()
-    return SourceDocument(
-        text=clean, title=_title(title or first_line[:80] or "Untitled", limits), source=source
-    )
+    return SourceDocument(text=clean, title=_title(limits, title, first_line[:80]), source=source)
 
 
 def from_bytes(data: bytes, filename: str, title: str | None, limits: LimitSettings) -> SourceDocument:
@@ -65,10 +68,11 @@ def from_bytes(data: bytes, filename: str, title: str | None, limits: LimitSetti
     if len(data) > limits.max_file_bytes:
         raise TooLarge(f"{filename} is {len(data):,} bytes; the limit is {limits.max_file_bytes:,}")
     got = extract(data, filename=filename, max_chars=limits.max_article_chars)
+    name = printable(filename)  # a file name may hold bytes that are not text, or control characters
     return SourceDocument(
         text=got.text,
-        title=_title(title or got.title or Path(filename).stem, limits),
-        source=filename,
+        title=_title(limits, title, got.title, Path(name).stem),
+        source=name,
         author=got.author,
         date=got.date,
     )
@@ -106,7 +110,7 @@ def _from_page(
     canonical = canonical_url(url)
     return SourceDocument(
         text=got.text,
-        title=_title(title or got.title or canonical, limits),
+        title=_title(limits, title, got.title, canonical),
         source=canonical,
         url=canonical,
         author=got.author,
@@ -145,11 +149,28 @@ def walk_directory(path: Path) -> Iterator[Path]:
             yield child
 
 
-def _title(title: str, limits: LimitSettings) -> str:
-    title = " ".join(title.split())
+def _title(limits: LimitSettings, *candidates: str | None) -> str:
+    """Return the first candidate that is not blank once made printable, clipped to the limit."""
+    title = next((t for t in map(printable, candidates) if t), "Untitled")
     if len(title) > limits.max_title_chars:
         title = title[: limits.max_title_chars - 1].rstrip() + "…"
-    return title or "Untitled"
+    return title
+
+
+# Control characters (a terminal escape in a title clears the screen where it is printed) and the
+# direction overrides that can make a title read as another.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str | None) -> str:
+    """Return text as one printable line: undecodable bytes as U+FFFD, no control characters."""
+    if not text:
+        return ""
+    try:  # a name read from the file system keeps bytes that are not UTF-8 as lone surrogates
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return " ".join(_UNPRINTABLE.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "", text).split())
 
 
 # A chat message's permanent link (Discord's "Copy Message Link"): what cites a message article.

@@ -201,3 +201,24 @@ def test_add_from_stdin_reads_a_legacy_encoding(
     assert code == 0 and out.strip().endswith("added")
     code, out, _ = run(capsys, "ask", "When do cafe owners in Lyon open?", "--kb", "cafes", "--json")
     assert "Café owners in Lyon open at six" in json.loads(out)["citations"][0]["passage"]
+
+
+def test_titles_and_file_names_are_stored_printable(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # A Latin-1 file name (bytes that are not UTF-8), and a title holding a terminal escape.
+    odd = tmp_path / os.fsdecode(b"caf\xe9 notes.txt")
+    odd.write_text("Owls hunt at night in the old forest.", encoding="utf-8")
+    code, _, err = run(capsys, "add", str(odd))
+    assert code == 0, err
+    titled = tmp_path / "t.txt"
+    titled.write_text("Otters hold hands while sleeping.", encoding="utf-8")
+    assert run(capsys, "add", str(titled), "--title", "Esc\x1b[2J\u202eOtters")[0] == 0
+    blank = tmp_path / "Beavers.txt"
+    blank.write_text("Beavers build dams across small rivers.", encoding="utf-8")
+    assert run(capsys, "add", str(blank), "--title", "   ")[0] == 0
+    code, out, _ = run(capsys, "list", "--json")
+    titles = sorted(a["title"] for a in json.loads(out))
+    assert titles == ["Beavers", "Esc[2JOtters", "caf\ufffd notes"]
+    assert all(c.isprintable() for a in json.loads(out) for c in a["title"] + a["source"])
+    assert "hunt at night" in run(capsys, "ask", "When do owls hunt?")[1]
