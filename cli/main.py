@@ -223,3 +223,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("citebot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`citebot list | head`): stop quietly, as cat does
+        _mute_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for such a pipe
+
+
+def _mute_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not fail a second time."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file behind stdout (tests capture it)
+        pass
+    finally:
+        os.close(devnull)

@@ -298,6 +298,15 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=default_data_dir)
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_not_blank(cls, value: object) -> object:
+        # An empty value would mean the working directory: stores would land wherever citebot starts.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty; unset it to use the default directory")
+        return value
+
     kb: str = Field("default", description="Knowledge base used when none is named.")
     open_kbs: int = Field(
         200,

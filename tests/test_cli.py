@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -145,13 +146,20 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize(("variable", "value"), [("CITEBOT_CHUNK__SIZE", "ten"), ("CITEBOT_DATA_DIR", " ")])
 def test_a_bad_setting_names_its_variable(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variable: str,
+    value: str,
 ) -> None:
-    monkeypatch.setenv("CITEBOT_CHUNK__SIZE", "ten")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
     code, _, err = run(capsys, "list")
     assert code == 1
-    assert "CITEBOT_CHUNK__SIZE" in err
+    assert variable in err
+    assert not list(tmp_path.iterdir())  # nothing written where it was started
 
 
 def test_articles_survive_a_new_process(tmp_path: Path) -> None:
@@ -222,3 +230,18 @@ def test_titles_and_file_names_are_stored_printable(
     assert titles == ["Beavers", "Esc[2JOtters", "caf\ufffd notes"]
     assert all(c.isprintable() for a in json.loads(out) for c in a["title"] + a["source"])
     assert "hunt at night" in run(capsys, "ask", "When do owls hunt?")[1]
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    env = {**os.environ, "CITEBOT_DATA_DIR": str(tmp_path / "data")}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cli", "list", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # before the command has started: its first write finds no reader
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
