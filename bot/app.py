@@ -122,6 +122,11 @@ def _talking_to(settings: Settings) -> Iterator[None]:
         ) from exc
     except aiohttp.ClientConnectorError as exc:
         raise _unreachable(settings, exc) from exc
+    except discord.HTTPException as exc:  # a Discord outage (5xx), or an API base that is not Discord's
+        raise CitebotError(
+            f"Discord answered HTTP {exc.status} at {settings.discord.api_base} "
+            f"(CITEBOT_DISCORD__API_BASE): {exc.text or exc}"
+        ) from exc
 
 
 def _unreachable(settings: Settings, exc: aiohttp.ClientConnectorError) -> CitebotError:
@@ -162,7 +167,7 @@ async def application_id(settings: Settings) -> int:
     """Ask Discord for the bot's application id (needs the token)."""
     token = _token(settings)
     point_at(settings)
-    client = discord.Client(intents=discord.Intents.none())
+    client = discord.Client(intents=discord.Intents(guilds=True))  # login only; none would log a warning
     with _talking_to(settings):
         async with client:
             await client.login(token)

@@ -248,6 +248,22 @@ async def test_serve_with_discord_unreachable_says_so_in_one_line() -> None:
         assert fake.requests == [] and fake.violations == []
 
 
+@pytest.mark.parametrize("command", ["serve", "invite"])
+async def test_discord_answering_an_http_error_is_said_in_one_line(command: str) -> None:
+    async with FakeDiscord() as fake:
+        base = fake.api_base.replace("/api/", "/not-the-api/")  # a mistyped API base: every route 404
+        env = cli_env(fake, fake.token) | {"CITEBOT_DISCORD__API_BASE": base}
+        async with citebot(command, env=env) as process:
+            code = await exit_code(process)
+
+        assert code == 1
+        [line] = said(process)
+        assert line.startswith(
+            f"citebot: error: Discord answered HTTP 404 at {base} (CITEBOT_DISCORD__API_BASE)"
+        )
+        assert "Traceback" not in process.stderr
+
+
 async def test_serve_without_a_token_says_so_in_one_line() -> None:
     async with FakeDiscord() as fake, citebot("serve", env=cli_env(fake)) as process:
         code = await exit_code(process)
