@@ -9,10 +9,10 @@ import string
 import sys
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from retrieval.adding import article_id_for
 from retrieval.errors import CitebotError, InvalidInput
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from retrieval.service import CitebotService
 
+T = TypeVar("T")
 RANK_DEPTH = 10  # passages asked for when measuring hit@k and MRR@10
 WITHHOLD_SEED = 20240601
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -189,27 +190,37 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         raise InvalidInput(f"{path} is not JSON lines: {exc}") from exc
 
 
+def read_rows(path: Path, make: Callable[[dict[str, Any]], T], split: str = "all") -> list[T]:
+    """Read a JSON-lines file into rows, keeping one split; a bad line raises InvalidInput naming it."""
+    out = []
+    for n, r in enumerate(read_jsonl(path), 1):
+        if not isinstance(r, dict):
+            raise InvalidInput(f"{path}: record {n} is not a JSON object")
+        if split not in ("all", r.get("split")):
+            continue
+        try:
+            out.append(make(r))
+        except KeyError as exc:
+            raise InvalidInput(f"{path}: record {n} lacks {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{path}: record {n} has a bad value ({exc})") from exc
+    return out
+
+
 def load_articles(path: Path) -> list[EvalArticle]:
     """Read an articles.jsonl file ({id, title, url, text} per line)."""
-    return [EvalArticle(r["id"], r["title"], r.get("url"), r["text"]) for r in read_jsonl(path)]
+    return read_rows(path, lambda r: EvalArticle(r["id"], r["title"], r.get("url"), r["text"]))
 
 
 def load_questions(path: Path, split: str = "all") -> list[EvalQuestion]:
     """Read a questions.jsonl file, keeping one split (dev, test) or all."""
-    out = []
-    for r in read_jsonl(path):
-        if split in ("all", r.get("split")):
-            out.append(
-                EvalQuestion(
-                    r["id"],
-                    r["question"],
-                    tuple(r["answers"]),
-                    r["article_id"],
-                    r["answer_start"],
-                    r["split"],
-                )
-            )
-    return out
+    return read_rows(
+        path,
+        lambda r: EvalQuestion(
+            r["id"], r["question"], tuple(r["answers"]), r["article_id"], r["answer_start"], r["split"]
+        ),
+        split,
+    )
 
 
 def choose_withheld(article_ids: Sequence[str], n: int, seed: int = WITHHOLD_SEED) -> set[str]:
@@ -351,6 +362,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         raise CitebotError("--llm needs CITEBOT_LLM__PROVIDER (openai or ollama) and CITEBOT_LLM__MODEL")
     articles = load_articles(args.articles)
     questions = load_questions(args.questions, args.split)
+    if not questions:
+        raise InvalidInput(
+            f"{args.questions}: no questions" + (f" in split {args.split}" if args.split != "all" else "")
+        )
     unanswerable = load_unanswerable(args.unanswerable, args.split) if args.unanswerable else []
     search = {"mode": args.retrieval} if args.retrieval else {}
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:

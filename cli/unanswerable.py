@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.errors import InvalidInput
-
 if TYPE_CHECKING:
     from retrieval.service import CitebotService
 
@@ -39,25 +37,15 @@ class UnanswerableResult:
 
 def load_unanswerable(path: Path, split: str = "all") -> list[UnanswerableQuestion]:
     """Read an unanswerable.jsonl file ({id, question, article_id, plausible_answers, split})."""
-    from cli.evaluation import read_jsonl
+    from cli.evaluation import read_rows
 
-    out = []
-    for r in read_jsonl(path):
-        if split not in ("all", r.get("split")):
-            continue
-        try:
-            out.append(
-                UnanswerableQuestion(
-                    r["id"],
-                    r["question"],
-                    r["article_id"],
-                    tuple(r.get("plausible_answers") or ()),
-                    r["split"],
-                )
-            )
-        except KeyError as exc:
-            raise InvalidInput(f"{path}: a line lacks {exc}") from exc
-    return out
+    return read_rows(
+        path,
+        lambda r: UnanswerableQuestion(
+            r["id"], r["question"], r["article_id"], tuple(r.get("plausible_answers") or ()), r["split"]
+        ),
+        split,
+    )
 
 
 def ask_unanswerable(service: CitebotService, q: UnanswerableQuestion) -> UnanswerableResult:

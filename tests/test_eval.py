@@ -143,10 +143,35 @@ def test_reliability_bins_confidences_and_weighs_the_calibration_error() -> None
     assert table["ece"] == pytest.approx(0.5 * 0.07 + 0.5 * 0.365, abs=1e-4)
 
 
-def test_an_unanswerable_line_without_its_article_is_refused(tmp_path: Path) -> None:
-    from cli.unanswerable import load_unanswerable
-    from retrieval.errors import InvalidInput
-
-    (tmp_path / "u.jsonl").write_text('{"id": "x", "question": "Who?"}\n', encoding="utf-8")
-    with pytest.raises(InvalidInput, match="lacks"):
-        load_unanswerable(tmp_path / "u.jsonl")
+@pytest.mark.parametrize(
+    ("flag", "content", "problem"),
+    [
+        ("--unanswerable", '{"id": "x", "question": "Who?"}', "record 1 lacks 'article_id'"),
+        ("--questions", '{"question": "Who?"}', "record 1 lacks 'id'"),
+        (
+            "--questions",
+            '{"id": "q", "question": "Who?", "answers": 7, "article_id": "a", '
+            '"answer_start": 0, "split": "dev"}',
+            "record 1 has a bad value",
+        ),
+        ("--questions", "[1, 2]", "record 1 is not a JSON object"),
+        ("--questions", "", "no questions"),
+        ("--articles", '{"id": "a", "text": "t"}', "record 1 lacks 'title'"),
+    ],
+)
+def test_a_bad_eval_file_is_refused_in_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, content: str, problem: str
+) -> None:
+    good = {
+        "--articles": '{"id": "a", "title": "A", "text": "Owls hunt at night."}',
+        "--questions": '{"id": "q", "question": "When do owls hunt?", "answers": ["night"], '
+        '"article_id": "a", "answer_start": 14, "split": "dev"}',
+    }
+    paths = {}
+    for name, line in {**good, flag: content}.items():
+        paths[name] = tmp_path / f"{name.strip('-')}.jsonl"
+        paths[name].write_text(line + "\n", encoding="utf-8")
+    argv = ["eval"] + [arg for name, path in paths.items() for arg in (name, str(path))]
+    assert main(argv) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"citebot: error: {paths[flag]}: {problem}")
