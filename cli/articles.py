@@ -20,10 +20,7 @@ if TYPE_CHECKING:
 
 def _print_added(result: AddResult) -> None:
     a = result.article
-    if result.status in ("already present", "unchanged"):
-        print(f"{a.id}\t{a.title}\t{result.status}")
-    else:
-        print(f"{a.id}\t{a.title}\t{a.chunks} chunks\t{result.status}")
+    print(f"{a.id}\t{a.title}\t{a.chunks} chunk{'' if a.chunks == 1 else 's'}\t{result.status}")
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:

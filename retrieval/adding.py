@@ -42,9 +42,11 @@ def version_of(digest: str, layout: str) -> str:
 
 
 def article_id_for(doc: SourceDocument) -> str:
-    """Return the stable id of a document: from its canonical URL, else its content."""
+    """Return the stable id of a document: from its canonical URL, else its file, else its content."""
     if doc.url:
         return "u" + hashlib.sha256(doc.url.encode("utf-8")).hexdigest()[:11]
+    if doc.key:
+        return "f" + hashlib.sha256(doc.key.encode("utf-8")).hexdigest()[:11]
     return "t" + content_hash(doc.text)[:11]
 
 

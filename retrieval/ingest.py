@@ -139,7 +139,8 @@ def from_path(path: Path, title: str | None, limits: LimitSettings) -> SourceDoc
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from exc
-    return from_bytes(data, path.name, title, limits)
+    doc = from_bytes(data, path.name, title, limits)
+    return replace(doc, key=path.resolve().as_uri())  # the same file added again updates its article
 
 
 def walk_directory(path: Path) -> Iterator[Path]:

@@ -22,6 +22,9 @@ class SourceDocument:
     fetched_at: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # What names a document without a URL across edits: a local file's URI. Added again from
+    # there with other text, it is the same article, updated (pasted text has none: its text names it).
+    key: str | None = None
 
 
 @dataclass(frozen=True)

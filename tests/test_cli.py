@@ -73,7 +73,7 @@ def test_add_list_remove_round_trip(capsys: pytest.CaptureFixture[str], tmp_path
     code, out, _ = run(capsys, "add", str(article), "--kb", "notes")
     assert code == 0
     article_id, title, chunks, status = out.strip().split("\t")
-    assert (title, chunks, status) == ("Bees", "1 chunks", "added")
+    assert (title, chunks, status) == ("Bees", "1 chunk", "added")
     code, out, _ = run(capsys, "add", str(article), "--kb", "notes")
     assert out.strip().endswith("already present")
     code, out, _ = run(capsys, "list", "--kb", "notes", "--json")
@@ -82,6 +82,24 @@ def test_add_list_remove_round_trip(capsys: pytest.CaptureFixture[str], tmp_path
     assert code == 0
     code, out, _ = run(capsys, "list", "--kb", "notes", "--json")
     assert json.loads(out) == []
+
+
+def test_a_file_added_again_after_an_edit_updates_its_article(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    note = tmp_path / "bike.txt"
+    note.write_text("Genghis owned a purple bicycle named Fred.", encoding="utf-8")
+    first = run(capsys, "add", str(note))[1].strip().split("\t")
+    note.write_text("Genghis owned an orange bicycle named Fred.", encoding="utf-8")
+    again = run(capsys, "add", str(note))[1].strip().split("\t")
+    assert (again[0], again[-1]) == (first[0], "updated")
+    copy = tmp_path / "copy.txt"  # the same text in another file is the article already there
+    copy.write_text(note.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run(capsys, "add", str(copy))[1].strip().split("\t")[::3] == [first[0], "already present"]
+    listed = json.loads(run(capsys, "list", "--json")[1])
+    assert [a["id"] for a in listed] == [first[0]]
+    answer = json.loads(run(capsys, "ask", "What colour is Fred the bicycle?", "--json")[1])
+    assert "orange" in answer["answer"] and all("purple" not in c["passage"] for c in answer["citations"])
 
 
 def test_add_a_directory_adds_each_supported_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
