@@ -174,9 +174,7 @@ def _upkeep_commands(sub: Subparsers) -> None:
     p = sub.add_parser("stats", help="chart a Discord server's questions, answers, votes and citations (PNG)")
     p.add_argument("--kb", help=server_kb)
     p.add_argument("--out", type=Path, required=True, help="the PNG file to write")
-    p.add_argument(
-        "--days", type=int, default=30, choices=range(7, 91), metavar="N", help="days (default: 30)"
-    )
+    p.add_argument("--days", type=_days, default=30, metavar="N", help="days, 7 to 90 (default: 30)")
     p.add_argument("--title", help="the chart's title (default: the server id)")
     p.add_argument("--json", action="store_true", help="print the series as one JSON object")
     p.set_defaults(handler="cli.upkeep:cmd_stats")
@@ -189,6 +187,17 @@ class _DropVoiceWarnings(logging.Filter):
         return "voice will NOT be supported" not in record.getMessage()
 
 
+def _days(value: str) -> int:
+    """Parse --days: a whole number from 7 to 90."""
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
+    if not 7 <= days <= 90:
+        raise argparse.ArgumentTypeError(f"{days} is out of range: 7 to 90 days")
+    return days
+
+
 def configure_logging(level: str) -> None:
     """Configure logging once, on stderr, quieting chatty libraries."""
     logging.basicConfig(
@@ -196,6 +205,8 @@ def configure_logging(level: str) -> None:
     )
     for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "discord.http", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # trafilatura logs its own view of pages it cannot read; citebot's error says what is wrong.
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     logging.getLogger("discord.client").addFilter(_DropVoiceWarnings())
 
 

@@ -118,7 +118,7 @@ def ensure_export(model_dir: Path, cache_root: Path, name: str = "") -> Path:
     cache_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_root))
     try:
-        log.warning("exporting embedding model %s to ONNX in %s (once; about a minute)", slug, cache_root)
+        log.warning("exporting embedding model %s to ONNX in %s (once; some seconds)", slug, cache_root)
         cmd = [sys.executable, "-m", "retrieval.onnx_export", str(model_dir), str(tmp / _MODEL)]
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)

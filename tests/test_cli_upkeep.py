@@ -95,3 +95,15 @@ def test_a_knowledge_base_of_no_server_is_refused_before_anything_loads(
     assert "g<server id>" in capsys.readouterr().err
     assert main(["stats", "--kb", "g1", "--out", str(tmp_path / "x.txt")]) == 1
     assert "--out must name a .png" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("days", ["3", "91", "many"])
+def test_stats_days_out_of_range_is_a_short_usage_error(
+    days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["stats", "--kb", "g1", "--out", "chart.png", "--days", days])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "7 to 90" in error or "whole number" in error
+    assert len(error) < 120

@@ -136,8 +136,12 @@ class PasteModal(discord.ui.Modal, title="Add an article"):
     def __init__(self, cog: Articles, title: str | None) -> None:
         super().__init__(timeout=900)
         self.cog = cog
+        most = min(cog.title_max, 4000)  # the title option's own limit; a text input holds 4,000 at most
         self.article_title: discord.ui.TextInput[PasteModal] = discord.ui.TextInput(
-            style=discord.TextStyle.short, required=False, max_length=200, default=title
+            style=discord.TextStyle.short,
+            required=False,
+            max_length=most,
+            default=title[:most] if title else None,
         )
         self.body: discord.ui.TextInput[PasteModal] = discord.ui.TextInput(
             style=discord.TextStyle.paragraph, min_length=20, max_length=4000

@@ -10,7 +10,15 @@ import pytest
 
 from config.settings import Settings
 from retrieval import ingest
-from tests.bot.harness import ANSWER_TIMEOUT, KIM_QUESTION, World, WorldFactory, embed_of, with_fetch
+from tests.bot.harness import (
+    ANSWER_TIMEOUT,
+    KIM_QUESTION,
+    World,
+    WorldFactory,
+    embed_of,
+    modal_inputs,
+    with_fetch,
+)
 from tests.fakediscord import InteractionHandle
 from tests.localweb import Page, article_html, local_web
 
@@ -61,6 +69,21 @@ async def test_editor_adds_pasted_text_and_ask_then_finds_it(world: World) -> No
     assert "18 nautical miles" in embed["description"]
     assert embed["fields"][0]["name"] == "[1] The Skerrivore lighthouse"
     world.fake.assert_no_violations()
+
+
+async def test_a_long_title_option_fills_the_paste_form(
+    make_world: WorldFactory, quiet_settings: Settings
+) -> None:
+    limits = quiet_settings.limits.model_copy(update={"max_title_chars": 600})
+    title = "A lighthouse " * 40  # 520 characters: more than the form held before
+    async with make_world(quiet_settings.model_copy(update={"limits": limits})) as world:
+        opened = await world.run("add", {"title": title})
+        assert opened.modal is not None
+        ids = modal_inputs(opened.modal)
+        submitted = await world.fake.submit_modal(opened, {ids["Text"]: LIGHTHOUSE})
+        added = await submitted.wait_done(ANSWER_TIMEOUT)
+        assert added.original is not None and added.original.content.startswith("Added **A lighthouse A")
+        world.fake.assert_no_violations()
 
 
 async def test_add_by_a_non_editor_is_refused_and_stores_nothing(world: World) -> None:

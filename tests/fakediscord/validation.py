@@ -192,7 +192,7 @@ def _check_text_input(errors: FormErrors, path: str, comp: dict[str, Any], *, la
         errors.add(f"{path}.min_length", "NUMBER_TYPE_MAX", "Must be between 0 and 4000.")
     if high is not None and not 1 <= high <= 4000:
         errors.add(f"{path}.max_length", "NUMBER_TYPE_MAX", "Must be between 1 and 4000.")
-    errors.max_len(f"{path}.value", comp.get("value"), 4000)
+    errors.max_len(f"{path}.value", comp.get("value"), 4000 if high is None else min(high, 4000))
     errors.max_len(f"{path}.placeholder", comp.get("placeholder"), 100)
 
 
