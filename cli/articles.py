@@ -41,9 +41,15 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 failures += _add_one(service, source, args)
             except CitebotError as exc:
-                print(f"citebot: {source}: {exc}", file=sys.stderr)
+                _failed(source, exc)
                 failures += 1
     return 1 if failures else 0
+
+
+def _failed(source: object, exc: CitebotError) -> None:
+    """Say on stderr, in one line, that a source failed: named once, whether the error names it or not."""
+    said = str(exc)
+    print(f"citebot: {said}" if str(source) in said else f"citebot: {source}: {said}", file=sys.stderr)
 
 
 def _add_one(service: CitebotService, source: str, args: argparse.Namespace) -> int:
@@ -79,7 +85,7 @@ def _add_directory(service: CitebotService, root: Path, kb: str | None, batch: i
             try:
                 docs.append(ingest.from_path(path, None, service.settings.limits))
             except CitebotError as exc:
-                print(f"citebot: {path}: {exc}", file=sys.stderr)
+                _failed(path, exc)
                 failures += 1
             if docs and (len(docs) >= batch or i == len(files)):
                 for result in service.add_documents(docs, kb, added_by="cli"):

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Literal
 
 from retrieval.chunking import chunk_text, layout_key
+from retrieval.errors import StoreError, with_disk_note
 from retrieval.models import AddResult, ArticleInfo, SourceDocument
 from retrieval.text import sentence_spans
 
@@ -197,9 +198,12 @@ def add_documents(
 ) -> list[AddResult]:
     """Store documents, embedding their chunks in shared batches and indexing BM25 once."""
     batch = Batch(base, settings, embedder, added_by)
-    for i, doc in enumerate(docs):
-        batch.add(i, doc)
-    batch.flush()
+    try:
+        for i, doc in enumerate(docs):
+            batch.add(i, doc)
+        batch.flush()
+    except StoreError as exc:  # Chroma's words for a full disk do not say so (a server's is not ours)
+        raise with_disk_note(exc, None if settings.chroma.url else settings.data_dir) from exc
     base.sync()
     base.lexical()  # rebuild and save the BM25 index once, not once per document
     return [batch.results[i] for i in sorted(batch.results)]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 class CitebotError(Exception):
     """Root of every error citebot reports to a user."""
@@ -53,3 +58,21 @@ class StoreError(CitebotError):
 
 class Gone(FetchError):
     """A page is no longer there: the server answered 404 Not Found or 410 Gone."""
+
+
+LOW_DISK = 64 * 1024 * 1024  # below this much free space, a failed write is put down to the disk
+
+
+def with_disk_note(error: StoreError, data_dir: Path | None) -> StoreError:
+    """Return the error, saying so when the disk under the data directory is (nearly) full."""
+    import shutil
+
+    if data_dir is None:
+        return error
+    try:
+        free = shutil.disk_usage(data_dir).free
+    except OSError:
+        return error
+    if free >= LOW_DISK:
+        return error
+    return StoreError(f"{error} (the disk holding {data_dir} has {free / 2**20:.1f} MB free: it may be full)")

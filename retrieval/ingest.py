@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -128,11 +129,14 @@ def _now() -> str:
 def from_path(path: Path, title: str | None, limits: LimitSettings) -> SourceDocument:
     """Read one local file and make a document from it."""
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except FileNotFoundError as exc:
         raise NotFound(f"{path}: no such file or directory") from exc
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from exc
+    if not stat.S_ISREG(status.st_mode):  # a pipe or a device would block or never end
+        raise InvalidInput(f"{path}: not a regular file")
+    size = status.st_size
     if size > limits.max_file_bytes:
         raise TooLarge(f"{path.name} is {size:,} bytes; the limit is {limits.max_file_bytes:,}")
     try:

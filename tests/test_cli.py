@@ -263,3 +263,11 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     err = child.stderr.read().decode()
     assert child.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_pipe_is_refused_not_read_forever(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    fifo = tmp_path / "feed.txt"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "add", str(fifo))
+    assert code == 1
+    assert err.strip() == f"citebot: {fifo}: not a regular file"

@@ -124,3 +124,24 @@ def test_a_restart_keeps_every_article(fake_service: CitebotService) -> None:
     before = {(a.id, a.chunks, a.content_hash) for a in fake_service.list_articles()}
     reopened = build_service(fake_service.settings, embedder=HashEmbedder())
     assert {(a.id, a.chunks, a.content_hash) for a in reopened.list_articles()} == before
+
+
+@pytest.mark.parametrize(("free_mb", "noted"), [(2.7, True), (900.0, False)])
+def test_a_failed_write_on_a_full_disk_says_so(
+    fake_service: CitebotService, monkeypatch: pytest.MonkeyPatch, free_mb: float, noted: bool
+) -> None:
+    import shutil
+
+    from retrieval.errors import StoreError
+    from retrieval.store import KBStore
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise StoreError("the vector store failed while storing chunks: Error in compaction")
+
+    usage = shutil.disk_usage(fake_service.settings.data_dir)._replace(free=int(free_mb * 2**20))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage)
+    monkeypatch.setattr(KBStore, "put_many", failing)
+    with pytest.raises(StoreError) as raised:
+        fake_service.add_document(SourceDocument(text="Owls hunt at night.", title="Owls", source="t"))
+    assert raised.value.args[0].startswith("the vector store failed while storing chunks")
+    assert ("2.7 MB free: it may be full" in str(raised.value)) == noted
