@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.store import StoredChunk
 
+if TYPE_CHECKING:
+    from retrieval.lexfirst import CodeScan
+
+Ref = weakref.ref[np.ndarray]
 K1, B = 1.5, 0.75  # bm25s's defaults
 
 
@@ -33,6 +39,8 @@ class Segment:
     vectors: np.ndarray | None = None  # unit float32 embeddings, NaN rows unknown (lexvectors.py)
     texts: list[str] | None = None  # with vectors: each chunk's text and packed sentence vectors
     sentences: list[str | None] | None = None
+    # The first pass over the codes (lexfirst.py), with the arrays it was built from (lexvectors.py).
+    scan: tuple[Ref, Ref, Ref, CodeScan | None] | None = field(default=None, repr=False, compare=False)
 
     def weigh(self, avg: float) -> None:
         """Compute each entry's term-frequency component for the average chunk length avg."""
