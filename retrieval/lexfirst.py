@@ -11,6 +11,7 @@ reaches the n-th highest lower bound get their float32 product: the result is ex
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,10 @@ class CodeScan:
 
     def __init__(self, session: Any, scales: np.ndarray, fixed: np.ndarray, norms: np.ndarray) -> None:
         self._session = session
-        self._scales = scales  # float64, 0 where a row has no codes (its slack is infinite)
-        self._fixed = fixed  # per row: slack for a unit query before the query's own rounding
-        self._norms = norms  # per row: |codes * scale|, which multiplies the query's rounding
+        self._scales = scales  # float32, 0 where a row has no codes (its slack is infinite)
+        self._fixed = fixed  # float32, per row: slack for a unit query before the query's own rounding
+        self._norms = norms  # float32, per row: |codes * scale|, which multiplies the query's rounding
+        self._dead: tuple[Any, np.ndarray] | None = None  # fixed, infinite where not live (by live mask)
 
     @classmethod
     def build(cls, vectors: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> CodeScan | None:
@@ -43,36 +45,46 @@ class CodeScan:
             log.info("no 8-bit first pass: ONNX Runtime's integer sums are not exact on this CPU")
             return None
         known = np.isfinite(scales)
-        scale = np.where(known, scales, 0).astype(np.float64)
+        scale = np.where(known, scales, 0).astype(np.float32)
         err, norms = np.empty(len(codes)), np.empty(len(codes))
         for lo in range(0, len(codes), 1024):
             hi = lo + 1024
-            approx = codes[lo:hi] * scale[lo:hi, None]
+            approx = codes[lo:hi] * scale[lo:hi, None].astype(np.float64)
             diff = vectors[lo:hi].astype(np.float64) - approx
             err[lo:hi] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
             norms[lo:hi] = np.sqrt(np.einsum("ij,ij->i", approx, approx))
-        # The float32 product sums d terms: off by at most d * 2^-24 * |row| |query| (twice allowed).
+        # The float32 product sums d terms: off by at most d * 2^-24 * |row| |query| (twice allowed);
+        # the bounds' own float32 arithmetic by less than 1e-6 (5e-6 allowed).
         rows = np.linalg.norm(vectors.astype(np.float64), axis=1)
-        fixed = err + rows * vectors.shape[1] * 2.0**-23 + 1e-7
+        fixed = (err + rows * vectors.shape[1] * 2.0**-23) * (1 + 1e-5) + 5e-6
         fixed[~(known & np.isfinite(fixed))] = np.inf  # no codes, or a row not held (NaN)
-        return cls(session, scale, fixed, norms)
+        return cls(session, scale, fixed.astype(np.float32), (norms * (1 + 1e-5)).astype(np.float32))
 
-    def bounds(self, query: np.ndarray, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (lower, upper) bounds of each row's cosine with a unit query (-inf: not live).
+    def bounds(self, query: np.ndarray, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return (lower, upper) bounds of each row's cosine with a unit query (None: not unit).
 
         A row is codes * scale + e and the query q8 * step + r: the product is codes . q8 * scale
-        * step (exact integers) off by at most |e| |q| + |codes * scale| |r|.
+        * step (exact integers) off by at most |e| |q| + |codes * scale| |r|. Rows not live have a
+        lower bound of -inf (their upper bound is +inf: drop them from what it picks).
         """
         q = query.astype(np.float64)
+        if abs(float(q @ q) - 1) > 1e-6:
+            return None
         step = float(np.abs(q).max()) / 127 or 1.0
         q8 = np.clip(np.rint(q / step), -127, 127)
         rest = float(np.linalg.norm(q - q8 * step))
         sums = self._session.run(None, {"q": (q8 + 128).astype(np.uint8)[None, :]})[0][0]
-        middle = sums * (self._scales * step)
-        slack = self._fixed * float(np.linalg.norm(q)) + self._norms * rest
-        lower = np.where(live, middle - slack, -np.inf)
-        upper = np.where(live, middle + slack, -np.inf)
-        return lower, upper
+        middle = np.multiply(sums, self._scales, dtype=np.float32)  # sums below 2^24: exact in float32
+        middle *= np.float32(step)
+        slack = self._norms * np.float32(rest)
+        slack += self._fixed_live(live)
+        return middle - slack, middle + slack
+
+    def _fixed_live(self, live: np.ndarray) -> np.ndarray:
+        """Return the fixed slack, infinite for rows not live (kept while the mask is the same)."""
+        if self._dead is None or self._dead[0]() is not live:
+            self._dead = (weakref.ref(live), np.where(live, self._fixed, np.float32(np.inf)))
+        return self._dead[1]
 
 
 def _session(codes: np.ndarray) -> Any:

@@ -102,8 +102,7 @@ def forget(seg: Segment, rows: np.ndarray) -> dict[str, object]:
 def best(scores: np.ndarray, n: int) -> np.ndarray:
     """Return the positions of the n highest finite scores, highest first (ties by position)."""
     if len(scores) > n > 0:
-        cut = np.partition(scores, len(scores) - n)[len(scores) - n]
-        top = np.flatnonzero(scores >= cut)  # the n best and any tied with the n-th
+        top = np.flatnonzero(scores >= kth_highest(scores, n))  # the n best and any tied with the n-th
     else:
         top = np.arange(len(scores)) if n > 0 else np.arange(0)
     top = top[np.isfinite(scores[top])]
@@ -208,19 +207,22 @@ def narrowed(
         return None
     lows, highs, exact = [], [], []
     for seg, live, scan in zip(segments, lives, scans, strict=True):
-        if scan is None:  # small: the product itself
-            products: np.ndarray = np.where(live, seg.vectors @ query, -np.inf)  # type: ignore[operator]
+        found = scan.bounds(query, live) if scan is not None else None
+        if found is None:  # small: the product itself
+            products: np.ndarray = np.where(live, seg.vectors @ query, -np.inf).astype(np.float32)  # type: ignore[operator]
             low, high, known = products, products, products
         else:
-            (low, high), known = scan.bounds(query, live), None
+            (low, high), known = found, None
         lows.append(low)
         highs.append(high)
         exact.append(known)
     lower, upper = np.concatenate(lows), np.concatenate(highs)
+    live_all = np.concatenate(lives)
     if len(lower) <= n:
         return None
-    cut = np.partition(lower, len(lower) - n)[len(lower) - n]  # n rows score at least this
+    cut = kth_highest(lower, n)  # n rows score at least this
     picked = np.flatnonzero(upper >= cut)
+    picked = picked[live_all[picked]]
     if not np.isfinite(cut) or len(picked) > len(lower) // 8:
         return None
     scores = np.empty(len(picked), dtype=np.float32)
@@ -232,6 +234,14 @@ def narrowed(
             scores[mine] = known[rows] if known is not None else rescored(seg.vectors, rows, query)  # type: ignore[arg-type]
     order = np.argsort(-scores, kind="stable")[:n]
     return picked[order], scores[order]
+
+
+def kth_highest(values: np.ndarray, k: int) -> float:
+    """Return the k-th highest of values (1 <= k <= len), partitioning only the values that can be it."""
+    sample = values[:: max(1, len(values) // (16 * k))]  # its k-th highest is at most the whole's
+    if len(sample) > k:
+        values = values[values >= np.partition(sample, len(sample) - k)[len(sample) - k]]
+    return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
 def code_scan(seg: Segment) -> CodeScan | None:

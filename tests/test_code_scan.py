@@ -11,7 +11,7 @@ import retrieval.lexfirst
 from retrieval.lexcodes import quantize
 from retrieval.lexfirst import MIN_ROWS, CodeScan
 from retrieval.lexsegment import Segment
-from retrieval.lexvectors import best, code_scan, narrowed, nearest, rescored, unit, unit_rows
+from retrieval.lexvectors import best, code_scan, kth_highest, narrowed, nearest, rescored, unit, unit_rows
 from retrieval.store import StoredChunk
 
 DIM = 64
@@ -77,11 +77,14 @@ def test_bounds_hold_for_every_live_row(rng: np.random.Generator) -> None:
     live[::7] = False
     for _ in range(30):
         query = unit(rng.standard_normal(DIM))
-        lower, upper = scan.bounds(query, live)
+        found = scan.bounds(query, live)
+        assert found is not None
+        lower, upper = found
         exact = rows @ query
         assert (lower[live] <= exact[live]).all() and (exact[live] <= upper[live]).all()
         assert (upper[live] - lower[live]).max() < 0.2  # tight enough to narrow
-        assert np.isneginf(upper[~live]).all()
+        assert np.isneginf(lower[~live]).all()
+    assert scan.bounds(unit(rng.standard_normal(DIM)) * 1.01, live) is None  # not a unit query
 
 
 def test_a_big_and_a_small_segment_together_give_the_full_products_results(rng: np.random.Generator) -> None:
@@ -113,6 +116,14 @@ def test_the_first_pass_follows_new_rows_under_the_same_segment(rng: np.random.G
         want = _full([renewed], [live], query, 10)
         assert got is not None and np.array_equal(got[0], want[0])
     assert code_scan(renewed) is not first
+
+
+def test_kth_highest_equals_a_sort(rng: np.random.Generator) -> None:
+    for size, k in ((10, 3), (5000, 1), (5000, 30), (20000, 60), (20000, 20000)):
+        values = rng.standard_normal(size).astype(np.float32)
+        values[::3] = -np.inf
+        values[7::11] = values[8::11][: len(values[7::11])]  # ties
+        assert kth_highest(values, k) == np.sort(values)[::-1][k - 1]
 
 
 def test_rescored_rows_equal_the_whole_product_bit_for_bit(rng: np.random.Generator) -> None:
