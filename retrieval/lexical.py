@@ -220,8 +220,8 @@ class LexicalIndex:
             self._exact = lexvectors.all_known(self.segments, self._live)
             return bool(filled)
 
-    def nearest(self, vector: np.ndarray, n: int) -> list[StoredChunk] | None:
-        """Return the n live chunks nearest vector, exactly, with texts; None if not every live one is held."""
+    def nearest(self, vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]] | None:
+        """Return the n live chunks nearest vector, exactly, with texts and cosines; None if any is not held."""
         with self._lock:
             return lexvectors.nearest(self.segments, self._live, vector, n) if self._exact else None
 

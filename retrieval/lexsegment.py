@@ -6,7 +6,7 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,8 @@ class Segment:
     sentences: list[str | None] | None = None
     # The first pass over the codes (lexfirst.py), with the arrays it was built from (lexvectors.py).
     scan: tuple[Ref, Ref, Ref, CodeScan | None] | None = field(default=None, repr=False, compare=False)
+    # Held chunks built so far (lexvectors.held), with the texts and sentences they were built from.
+    shown: tuple[Any, Any, list[StoredChunk | None]] | None = field(default=None, repr=False, compare=False)
 
     def weigh(self, avg: float) -> None:
         """Compute each entry's term-frequency component for the average chunk length avg."""

@@ -66,11 +66,17 @@ def fits(seg: Segment) -> bool:
     )
 
 
-def held(seg: Segment, row: int, dense: float | None = None) -> StoredChunk:
-    """Return a chunk of a segment that holds it, with its text and packed sentence vectors."""
-    c = seg.chunks[row]
-    text, blob = seg.texts[row], seg.sentences[row]  # type: ignore[index]
-    return StoredChunk(c.id, c.article_id, c.version, c.start, c.end, text, dense, blob)
+def held(seg: Segment, row: int) -> StoredChunk:
+    """Return a chunk of a segment that holds it, with its text and packed sentence vectors (built once)."""
+    texts, sentences = seg.texts, seg.sentences
+    if seg.shown is None or seg.shown[0] is not texts or seg.shown[1] is not sentences:
+        seg.shown = (texts, sentences, [None] * len(seg.chunks))
+    got = seg.shown[2][row]
+    if got is None:
+        c = seg.chunks[row]
+        got = StoredChunk(c.id, c.article_id, c.version, c.start, c.end, texts[row], None, sentences[row])  # type: ignore[index]
+        seg.shown[2][row] = got
+    return got
 
 
 def take(seg: Segment, chunks: Sequence[StoredChunk]) -> None:
@@ -172,8 +178,11 @@ def put(
 
 def nearest(
     segments: Sequence[Segment], lives: Sequence[np.ndarray], vector: np.ndarray, n: int
-) -> list[StoredChunk] | None:
-    """Return the n live chunks of highest cosine with vector, best first, held (None: dimensions differ)."""
+) -> list[tuple[StoredChunk, float]] | None:
+    """Return the n live chunks of highest cosine with vector, best first, held, with their cosines.
+
+    None if the dimensions differ.
+    """
     query = unit(vector)
     if n <= 0 or any(seg.vectors is None or seg.vectors.shape[1] != len(query) for seg in segments):
         return None
@@ -188,8 +197,8 @@ def nearest(
         positions = best(flat, n)
         found = positions, flat[positions]
     return [
-        held(segments[s], r, float(score))
-        for (_, (s, r)), score in zip(locate(segments, found[0]), found[1], strict=True)
+        (held(segments[s], r), score)
+        for (_, (s, r)), score in zip(locate(segments, found[0]), found[1].tolist(), strict=True)
     ]
 
 

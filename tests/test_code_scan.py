@@ -11,7 +11,17 @@ import retrieval.lexfirst
 from retrieval.lexcodes import quantize
 from retrieval.lexfirst import MIN_ROWS, CodeScan
 from retrieval.lexsegment import Segment
-from retrieval.lexvectors import best, code_scan, kth_highest, narrowed, nearest, rescored, unit, unit_rows
+from retrieval.lexvectors import (
+    best,
+    code_scan,
+    held,
+    kth_highest,
+    narrowed,
+    nearest,
+    rescored,
+    unit,
+    unit_rows,
+)
 from retrieval.store import StoredChunk
 
 DIM = 64
@@ -97,9 +107,11 @@ def test_a_big_and_a_small_segment_together_give_the_full_products_results(rng: 
         got = nearest([big, small], lives, vector, 30)
         assert got is not None
         flat = [*big.chunks, *small.chunks]
-        assert [c.id for c in got] == [flat[i].id for i in want[0]]
-        assert [c.dense for c in got] == [float(s) for s in want[1]]
-        assert got[0].text.startswith("text ")
+        assert [c.id for c, _ in got] == [flat[i].id for i in want[0]]
+        assert [score for _, score in got] == [float(s) for s in want[1]]
+        assert [c.text for c, _ in got] == [
+            f"text {i if i < len(big.chunks) else i - len(big.chunks)}" for i in want[0]
+        ]
 
 
 def test_the_first_pass_follows_new_rows_under_the_same_segment(rng: np.random.Generator) -> None:
@@ -157,3 +169,13 @@ def test_no_first_pass_when_the_integer_sums_are_not_exact(
     assert CodeScan.build(rows, *quantize(rows)) is None
     monkeypatch.setattr(retrieval.lexfirst, "_session", real)
     assert CodeScan.build(rows, *quantize(rows)) is not None
+
+
+def test_held_chunks_are_built_once_and_follow_new_texts(rng: np.random.Generator) -> None:
+    seg = _segment(_rows(rng, 40))
+    first = held(seg, 3)
+    assert held(seg, 3) is first and (first.id, first.text) == (seg.chunks[3].id, "text 3")
+    renewed = dataclasses.replace(seg, texts=[f"new {i}" for i in range(40)])  # read again (re-titled)
+    assert held(renewed, 3).text == "new 3"
+    resent = dataclasses.replace(renewed, sentences=["blob"] * 40)
+    assert held(resent, 3).sentences == "blob"
