@@ -114,3 +114,21 @@ def rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
         merged.texts = [t for seg, live in parts for t, ok in zip(seg.texts, live, strict=True) if ok]  # type: ignore[arg-type]
         merged.sentences = [b for seg, live in parts for b, ok in zip(seg.sentences, live, strict=True) if ok]  # type: ignore[arg-type]
     return merged
+
+
+def best_live(
+    segments: Sequence[Segment], lives: Sequence[np.ndarray], scores: Sequence[np.ndarray], n: int
+) -> list[tuple[int, int, float]]:
+    """Return (segment, row, score) of the n best live chunks with a positive score (ties by chunk id)."""
+    where, rows, flat = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    for s, (live, acc) in enumerate(zip(lives, scores, strict=True)):
+        found = np.flatnonzero(acc > 0)
+        found = found[live[found]]  # only chunks with a positive score: no pass over every row's score
+        where = np.concatenate([where, np.full(len(found), s)])
+        rows, flat = np.concatenate([rows, found]), np.concatenate([flat, acc[found]])
+    if len(flat) > n:  # the top n and anything tied with the n-th, then ordered by id
+        keep = flat >= np.partition(flat, len(flat) - n)[len(flat) - n]
+        where, rows, flat = where[keep], rows[keep], flat[keep]
+    best = list(zip(where.tolist(), rows.tolist(), flat.tolist(), strict=True))
+    best.sort(key=lambda f: (-f[2], segments[f[0]].chunks[f[1]].id))
+    return best[:n]
