@@ -82,9 +82,10 @@ class CodeScan:
 
     def _fixed_live(self, live: np.ndarray) -> np.ndarray:
         """Return the fixed slack, infinite for rows not live (kept while the mask is the same)."""
-        if self._dead is None or self._dead[0]() is not live:
-            self._dead = (weakref.ref(live), np.where(live, self._fixed, np.float32(np.inf)))
-        return self._dead[1]
+        dead = self._dead
+        if dead is None or dead[0]() is not live:
+            dead = self._dead = (weakref.ref(live), np.where(live, self._fixed, np.float32(np.inf)))
+        return dead[1]
 
 
 def _session(codes: np.ndarray) -> Any:

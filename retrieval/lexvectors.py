@@ -69,13 +69,14 @@ def fits(seg: Segment) -> bool:
 def held(seg: Segment, row: int) -> StoredChunk:
     """Return a chunk of a segment that holds it, with its text and packed sentence vectors (built once)."""
     texts, sentences = seg.texts, seg.sentences
-    if seg.shown is None or seg.shown[0] is not texts or seg.shown[1] is not sentences:
-        seg.shown = (texts, sentences, [None] * len(seg.chunks))
-    got = seg.shown[2][row]
+    shown = seg.shown
+    if shown is None or shown[0] is not texts or shown[1] is not sentences:
+        shown = seg.shown = (texts, sentences, [None] * len(seg.chunks))
+    got = shown[2][row]
     if got is None:
         c = seg.chunks[row]
         got = StoredChunk(c.id, c.article_id, c.version, c.start, c.end, texts[row], None, sentences[row])  # type: ignore[index]
-        seg.shown[2][row] = got
+        shown[2][row] = got
     return got
 
 
@@ -258,10 +259,11 @@ def code_scan(seg: Segment) -> CodeScan | None:
     vectors, codes, scales = seg.vectors, seg.codes, seg.scales
     if vectors is None or codes is None or scales is None:
         return None
-    if seg.scan is not None and all(
-        ref() is a for ref, a in zip(seg.scan[:3], (vectors, codes, scales), strict=True)
+    known = seg.scan
+    if known is not None and all(
+        ref() is a for ref, a in zip(known[:3], (vectors, codes, scales), strict=True)
     ):
-        return seg.scan[3]
+        return known[3]
     scan = CodeScan.build(vectors, codes, scales)
     seg.scan = (weakref.ref(vectors), weakref.ref(codes), weakref.ref(scales), scan)
     return scan
