@@ -19,6 +19,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MIN_ROWS = 2048  # below, the float32 product of every row is as quick
+BLOCK = 1024  # rows at a time when building
 
 
 class CodeScan:
@@ -46,16 +47,17 @@ class CodeScan:
             return None
         known = np.isfinite(scales)
         scale = np.where(known, scales, 0).astype(np.float32)
-        err, norms = np.empty(len(codes)), np.empty(len(codes))
-        for lo in range(0, len(codes), 1024):
-            hi = lo + 1024
+        err, norms, rows = np.empty(len(codes)), np.empty(len(codes)), np.empty(len(codes))
+        for lo in range(0, len(codes), BLOCK):  # in blocks: no float64 copy of every row at once
+            hi = lo + BLOCK
+            row = vectors[lo:hi].astype(np.float64)
             approx = codes[lo:hi] * scale[lo:hi, None].astype(np.float64)
-            diff = vectors[lo:hi].astype(np.float64) - approx
+            diff = row - approx
             err[lo:hi] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
             norms[lo:hi] = np.sqrt(np.einsum("ij,ij->i", approx, approx))
+            rows[lo:hi] = np.sqrt(np.einsum("ij,ij->i", row, row))
         # The float32 product sums d terms: off by at most d * 2^-24 * |row| |query| (twice allowed);
         # the bounds' own float32 arithmetic by less than 1e-6 (5e-6 allowed).
-        rows = np.linalg.norm(vectors.astype(np.float64), axis=1)
         fixed = (err + rows * vectors.shape[1] * 2.0**-23) * (1 + 1e-5) + 5e-6
         fixed[~(known & np.isfinite(fixed))] = np.inf  # no codes, or a row not held (NaN)
         return cls(session, scale, fixed.astype(np.float32), (norms * (1 + 1e-5)).astype(np.float32))
@@ -115,9 +117,9 @@ def _session(codes: np.ndarray) -> Any:
 def _exact(session: Any, codes: np.ndarray) -> bool:
     """Tell whether the session's sums equal exact integer sums at the extremes (some CPUs' kernels saturate)."""
     d = codes.shape[1]
-    wide = codes.astype(np.int64)
     for q8 in (np.full(d, 127), np.full(d, -127), np.resize([127, -127], d), np.resize([-127, 127, 0], d)):
         got = session.run(None, {"q": (q8 + 128).astype(np.uint8)[None, :]})[0][0]
-        if not np.array_equal(got, wide @ q8):
-            return False
+        for lo in range(0, len(codes), BLOCK):  # float64 sums of these integers are exact
+            if not np.array_equal(got[lo : lo + BLOCK], codes[lo : lo + BLOCK].astype(np.float64) @ q8):
+                return False
     return True
