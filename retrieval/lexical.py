@@ -33,7 +33,7 @@ import numpy as np
 
 from retrieval import lexcodes, lexvectors
 from retrieval.lexcodes import fits, quantize, without_rows
-from retrieval.lexsegment import Segment, columns, from_coo, rewrite
+from retrieval.lexsegment import Segment, best_live, columns, from_coo, rewrite
 from retrieval.store import StoredChunk
 from retrieval.text import terms
 
@@ -220,8 +220,8 @@ class LexicalIndex:
             self._exact = lexvectors.all_known(self.segments, self._live)
             return bool(filled)
 
-    def nearest(self, vector: np.ndarray, n: int) -> list[StoredChunk] | None:
-        """Return the n live chunks nearest vector, exactly, with texts; None if not every live one is held."""
+    def nearest(self, vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]] | None:
+        """Return the n live chunks nearest vector, exactly, with texts and cosines; None if any is not held."""
         with self._lock:
             return lexvectors.nearest(self.segments, self._live, vector, n) if self._exact else None
 
@@ -262,7 +262,7 @@ class LexicalIndex:
                 rows, tfc = seg.postings(term)
                 if len(rows):
                     acc[rows] += idf * tfc
-        found = self._top(scores, n)
+        found = best_live(self.segments, self._live, scores, n)
         uppers: dict[tuple[int, int], float | None] = {}
         cosines: dict[tuple[int, int], float] = {}
         if vector is not None and self._exact:  # the cosines themselves, no bounds needed
@@ -284,17 +284,6 @@ class LexicalIndex:
             )
             for s, r, score in found
         ]
-
-    def _top(self, scores: list[np.ndarray], n: int) -> list[tuple[int, int, float]]:
-        """Return (segment, row, score) of the n best live chunks (ties by chunk id)."""
-        flat = np.concatenate([np.where(live, s, 0.0) for s, live in zip(scores, self._live, strict=True)])
-        positive = np.flatnonzero(flat > 0)
-        if len(positive) > n:  # the top n and anything tied with the n-th, then ordered by id
-            cut = np.partition(flat[positive], len(positive) - n)[len(positive) - n]
-            positive = positive[flat[positive] >= cut]
-        found = [(s, r, float(flat[i])) for i, (s, r) in lexvectors.locate(self.segments, positive)]
-        found.sort(key=lambda f: (-f[2], self.segments[f[0]].chunks[f[1]].id))
-        return found[:n]
 
     # -- on disk ---------------------------------------------------------------------------
     def save(self, directory: Path, token: str) -> None:

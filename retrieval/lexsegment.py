@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from retrieval.store import StoredChunk
 
+if TYPE_CHECKING:
+    from retrieval.lexfirst import CodeScan
+
+Ref = weakref.ref[np.ndarray]
 K1, B = 1.5, 0.75  # bm25s's defaults
 
 
@@ -33,6 +39,10 @@ class Segment:
     vectors: np.ndarray | None = None  # unit float32 embeddings, NaN rows unknown (lexvectors.py)
     texts: list[str] | None = None  # with vectors: each chunk's text and packed sentence vectors
     sentences: list[str | None] | None = None
+    # The first pass over the codes (lexfirst.py), with the arrays it was built from (lexvectors.py).
+    scan: tuple[Ref, Ref, Ref, CodeScan | None] | None = field(default=None, repr=False, compare=False)
+    # Held chunks built so far (lexvectors.held), with the texts and sentences they were built from.
+    shown: tuple[Any, Any, list[StoredChunk | None]] | None = field(default=None, repr=False, compare=False)
 
     def weigh(self, avg: float) -> None:
         """Compute each entry's term-frequency component for the average chunk length avg."""
@@ -104,3 +114,21 @@ def rewrite(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
         merged.texts = [t for seg, live in parts for t, ok in zip(seg.texts, live, strict=True) if ok]  # type: ignore[arg-type]
         merged.sentences = [b for seg, live in parts for b, ok in zip(seg.sentences, live, strict=True) if ok]  # type: ignore[arg-type]
     return merged
+
+
+def best_live(
+    segments: Sequence[Segment], lives: Sequence[np.ndarray], scores: Sequence[np.ndarray], n: int
+) -> list[tuple[int, int, float]]:
+    """Return (segment, row, score) of the n best live chunks with a positive score (ties by chunk id)."""
+    where, rows, flat = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    for s, (live, acc) in enumerate(zip(lives, scores, strict=True)):
+        found = np.flatnonzero(acc > 0)
+        found = found[live[found]]  # only chunks with a positive score: no pass over every row's score
+        where = np.concatenate([where, np.full(len(found), s)])
+        rows, flat = np.concatenate([rows, found]), np.concatenate([flat, acc[found]])
+    if len(flat) > n:  # the top n and anything tied with the n-th, then ordered by id
+        keep = flat >= np.partition(flat, len(flat) - n)[len(flat) - n]
+        where, rows, flat = where[keep], rows[keep], flat[keep]
+    best = list(zip(where.tolist(), rows.tolist(), flat.tolist(), strict=True))
+    best.sort(key=lambda f: (-f[2], segments[f[0]].chunks[f[1]].id))
+    return best[:n]

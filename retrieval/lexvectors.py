@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from retrieval.lexfirst import CodeScan
 from retrieval.lexsegment import Segment
 from retrieval.store import StoredChunk
 
@@ -64,11 +66,18 @@ def fits(seg: Segment) -> bool:
     )
 
 
-def held(seg: Segment, row: int, dense: float | None = None) -> StoredChunk:
-    """Return a chunk of a segment that holds it, with its text and packed sentence vectors."""
-    c = seg.chunks[row]
-    text, blob = seg.texts[row], seg.sentences[row]  # type: ignore[index]
-    return StoredChunk(c.id, c.article_id, c.version, c.start, c.end, text, dense, blob)
+def held(seg: Segment, row: int) -> StoredChunk:
+    """Return a chunk of a segment that holds it, with its text and packed sentence vectors (built once)."""
+    texts, sentences = seg.texts, seg.sentences
+    shown = seg.shown
+    if shown is None or shown[0] is not texts or shown[1] is not sentences:
+        shown = seg.shown = (texts, sentences, [None] * len(seg.chunks))
+    got = shown[2][row]
+    if got is None:
+        c = seg.chunks[row]
+        got = StoredChunk(c.id, c.article_id, c.version, c.start, c.end, texts[row], None, sentences[row])  # type: ignore[index]
+        shown[2][row] = got
+    return got
 
 
 def take(seg: Segment, chunks: Sequence[StoredChunk]) -> None:
@@ -98,14 +107,13 @@ def forget(seg: Segment, rows: np.ndarray) -> dict[str, object]:
 
 
 def best(scores: np.ndarray, n: int) -> np.ndarray:
-    """Return the positions of the n highest finite scores, highest first."""
-    if len(scores) > n:
-        cut = len(scores) - n
-        top = np.argpartition(scores, cut)[cut:]
+    """Return the positions of the n highest finite scores, highest first (ties by position)."""
+    if len(scores) > n > 0:
+        top = np.flatnonzero(scores >= kth_highest(scores, n))  # the n best and any tied with the n-th
     else:
-        top = np.arange(len(scores))
+        top = np.arange(len(scores)) if n > 0 else np.arange(0)
     top = top[np.isfinite(scores[top])]
-    ordered: np.ndarray = top[np.argsort(-scores[top], kind="stable")]
+    ordered: np.ndarray = top[np.argsort(-scores[top], kind="stable")][:n]
     return ordered
 
 
@@ -171,18 +179,112 @@ def put(
 
 def nearest(
     segments: Sequence[Segment], lives: Sequence[np.ndarray], vector: np.ndarray, n: int
-) -> list[StoredChunk] | None:
-    """Return the n live chunks of highest cosine with vector, best first, held (None: dimensions differ)."""
+) -> list[tuple[StoredChunk, float]] | None:
+    """Return the n live chunks of highest cosine with vector, best first, held, with their cosines.
+
+    None if the dimensions differ.
+    """
     query = unit(vector)
     if n <= 0 or any(seg.vectors is None or seg.vectors.shape[1] != len(query) for seg in segments):
         return None
-    parts = []
-    for seg, live in zip(segments, lives, strict=True):
-        scores = seg.vectors @ query  # type: ignore[operator]
-        scores[~live] = -np.inf  # other versions, and rows not known (NaN)
-        parts.append(scores)
-    flat = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    return [held(segments[s], r, float(flat[i])) for i, (s, r) in locate(segments, best(flat, n))]
+    found = narrowed(segments, lives, query, n)
+    if found is None:  # every row's product
+        parts = []
+        for seg, live in zip(segments, lives, strict=True):
+            scores = seg.vectors @ query  # type: ignore[operator]
+            scores[~live] = -np.inf  # other versions, and rows not known (NaN)
+            parts.append(scores)
+        flat = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        positions = best(flat, n)
+        found = positions, flat[positions]
+    return [
+        (held(segments[s], r), score)
+        for (_, (s, r)), score in zip(locate(segments, found[0]), found[1].tolist(), strict=True)
+    ]
+
+
+def narrowed(
+    segments: Sequence[Segment], lives: Sequence[np.ndarray], query: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the positions of the n best live rows, best first (ties by position), and their cosines.
+
+    Big segments' codes bound their rows' cosines first (lexfirst.py); only the rows whose upper
+    bound reaches the n-th highest lower bound can be among the n best, and those alone get their
+    float32 product. None when no segment has codes to do so, or they narrow too little.
+    """
+    scans = [code_scan(seg) for seg in segments]
+    if all(scan is None for scan in scans) or not float(query @ query) > 0:
+        return None
+    lows, highs, exact = [], [], []
+    for seg, live, scan in zip(segments, lives, scans, strict=True):
+        found = scan.bounds(query, live) if scan is not None else None
+        if found is None:  # small: the product itself
+            products: np.ndarray = np.where(live, seg.vectors @ query, -np.inf).astype(np.float32)  # type: ignore[operator]
+            low, high, known = products, products, products
+        else:
+            (low, high), known = found, None
+        lows.append(low)
+        highs.append(high)
+        exact.append(known)
+    lower, upper = np.concatenate(lows), np.concatenate(highs)
+    live_all = np.concatenate(lives)
+    if len(lower) <= n:
+        return None
+    cut = kth_highest(lower, n)  # n rows score at least this
+    picked = np.flatnonzero(upper >= cut)
+    picked = picked[live_all[picked]]
+    if not np.isfinite(cut) or len(picked) > len(lower) // 8:
+        return None
+    scores = np.empty(len(picked), dtype=np.float32)
+    starts = np.cumsum([0] + [len(seg.chunks) for seg in segments])
+    for n_seg, (seg, known) in enumerate(zip(segments, exact, strict=True)):
+        mine = (picked >= starts[n_seg]) & (picked < starts[n_seg + 1])
+        rows = picked[mine] - starts[n_seg]
+        if len(rows):
+            scores[mine] = known[rows] if known is not None else rescored(seg.vectors, rows, query)  # type: ignore[arg-type]
+    order = np.argsort(-scores, kind="stable")[:n]
+    return picked[order], scores[order]
+
+
+def kth_highest(values: np.ndarray, k: int) -> float:
+    """Return the k-th highest of values (1 <= k <= len), partitioning only the values that can be it."""
+    sample = values[:: max(1, len(values) // (16 * k))]  # its k-th highest is at most the whole's
+    if len(sample) > k:
+        values = values[values >= np.partition(sample, len(sample) - k)[len(sample) - k]]
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def code_scan(seg: Segment) -> CodeScan | None:
+    """Return the first pass over a held segment's codes (built once per rows and codes), or None."""
+    vectors, codes, scales = seg.vectors, seg.codes, seg.scales
+    if vectors is None or codes is None or scales is None:
+        return None
+    known = seg.scan
+    if known is not None and all(
+        ref() is a for ref, a in zip(known[:3], (vectors, codes, scales), strict=True)
+    ):
+        return known[3]
+    scan = CodeScan.build(vectors, codes, scales)
+    seg.scan = (weakref.ref(vectors), weakref.ref(codes), weakref.ref(scales), scan)
+    return scan
+
+
+def rescored(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Return the products of some rows with the query as the product of all rows gives them, bit for bit.
+
+    OpenBLAS sums a matrix's rows four at a time with one kernel, and its last len % 4 rows with
+    another that rounds differently: the picked rows are computed in the same two groups.
+    """
+    whole = len(vectors) - len(vectors) % 4
+    out = np.empty(len(rows), dtype=np.float32)
+    head = rows < whole
+    if head.any():
+        picked = rows[head]
+        padded = np.concatenate([picked, np.repeat(picked[-1:], -len(picked) % 4)])
+        out[head] = (vectors[padded] @ query)[: len(picked)]
+    if not head.all():
+        out[~head] = (vectors[whole:] @ query)[rows[~head] - whole]
+    return out
 
 
 def locate(segments: Sequence[Segment], positions: np.ndarray) -> list[tuple[int, tuple[int, int]]]:

@@ -132,7 +132,9 @@ class TextFacts:
         self.demonyms = _demonyms(text)
         self.acronyms = _acronyms(text)
         # the initials of its names and its acronyms' letters ("United States", "US": "us")
-        self.named = {letters for letters, _ in _names(text)} | set(self.acronyms)
+        self.named = {s for m in _RUN.finditer(text) if len(s := _initials(m.group(0))) >= 2} | set(
+            self.acronyms
+        )
         self._matches: dict[re.Pattern[str], bool] = {}
 
     def matches(self, pattern: re.Pattern[str]) -> bool:

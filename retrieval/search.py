@@ -170,11 +170,13 @@ class KnowledgeBase:
         """Return the k best passages for a query by the configured mode."""
         n = max(settings.candidates, k)
         lex = self.lexical() if settings.mode != "dense" else None  # one index for both retrievers
-        dense, held = self._dense(vector, settings, n, lex)
+        dense, cosines_of_dense, held = self._dense(vector, settings, n, lex)
         scored = settings.fusion == "score" and vector is not None
         hits = lex.hits(query, n, vector if scored else None) if lex is not None else []
         bm25 = {hit.chunk.id: hit.score for hit in hits}
-        dense_scores: dict[str, float | None] = {c.id: c.dense for c in dense}
+        dense_scores: dict[str, float | None] = dict(
+            zip([c.id for c in dense], cosines_of_dense, strict=True)
+        )
         known: dict[str, StoredChunk] = {}  # chunks the index holds with their texts: no read
         if held:  # and the BM25 hits' cosines (with score fusion) too
             cosines: dict[str, float | None] = {h.chunk.id: h.cosine for h in hits if h.cosine is not None}
@@ -214,15 +216,20 @@ class KnowledgeBase:
 
     def _dense(
         self, vector: np.ndarray | None, settings: SearchSettings, n: int, lex: LexicalIndex | None
-    ) -> tuple[list[StoredChunk], bool]:
-        """Return the n nearest live chunks, and whether they come held by the index (exact, with texts)."""
+    ) -> tuple[list[StoredChunk], list[float | None], bool]:
+        """Return the n nearest live chunks, their cosines, and whether they come held by the index (with texts)."""
         if vector is None or settings.mode == "bm25":
-            return [], False
+            return [], [], False
         if lex is not None and (held := lex.nearest(vector, n)) is not None:
-            return held, True  # a small knowledge base: exact, in process (lexvectors.py)
+            return (
+                [c for c, _ in held],
+                [s for _, s in held],
+                True,
+            )  # a small knowledge base: exact, in process
         # Over-fetch: chunks of versions not (or no longer) visible are dropped here. Ids and
         # scores only: texts are read below for the few chunks that make the answer.
-        return [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n], False
+        found = [c for c in map(_bare, self.store.query_ids(vector, n + 10)) if self.is_live(c)][:n]
+        return found, [c.dense for c in found], False
 
     def _passage(self, chunk: StoredChunk, score: float, dense: float | None, bm25: float | None) -> Passage:
         info = self.articles.get(chunk.article_id)

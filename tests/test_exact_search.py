@@ -85,12 +85,10 @@ def _assert_exact(service: CitebotService, n: int = 8) -> None:
         got = index.nearest(vector, n)
         assert got is not None, "the index holds every live chunk"
         want = _brute_force(kb, vector)[:n]
-        assert [c.dense for c in got] == pytest.approx([s for _, s in want], abs=1e-5)
+        assert [score for _, score in got] == pytest.approx([s for _, s in want], abs=1e-5)
         cut = want[-1][1] + 1e-5  # ties at the n-th score may come in any order
-        assert {c.id for c in got if c.dense is not None and c.dense > cut} == {
-            cid for cid, s in want if s > cut
-        }
-        for chunk in got:  # held with the text and sentence vectors the store has
+        assert {c.id for c, score in got if score > cut} == {cid for cid, s in want if s > cut}
+        for chunk, _ in got:  # held with the text and sentence vectors the store has
             stored = kb.store.chunks_by_id([chunk.id])[chunk.id]
             assert (chunk.text, chunk.sentences) == (stored.text, stored.sentences)
 
@@ -115,7 +113,9 @@ def _grow_and_shrink(writer: CitebotService, reader: CitebotService, seed: int) 
 def test_it_follows_adds_removals_and_refreshes_in_this_process(fake_service: CitebotService) -> None:
     added = _grow_and_shrink(fake_service, fake_service, 2)
     kb = fake_service.kb()
-    assert not any(c.article_id == added[0].article.id for c in kb.lexical().nearest(np.ones(256), 500) or [])
+    assert not any(
+        c.article_id == added[0].article.id for c, _ in kb.lexical().nearest(np.ones(256), 500) or []
+    )
     changed = SourceDocument(text="otter kelp " * 40, title=added[1].article.title, source="t")
     fake_service.add_document(changed)  # a new version of a new article
     _assert_exact(fake_service)
@@ -145,8 +145,8 @@ def test_the_held_chunks_survive_a_reload_and_a_new_title(
     index.set_live(dict(kb.versions))
     assert index.prepare_vectors() == []  # all held from the files: nothing to read
     vector = fake_service.embedder.encode([QUESTIONS[0]])[0]
-    assert [c.id for c in index.nearest(vector, 5) or []] == [
-        c.id for c in kb.lexical().nearest(vector, 5) or []
+    assert [c.id for c, _ in index.nearest(vector, 5) or []] == [
+        c.id for c, _ in kb.lexical().nearest(vector, 5) or []
     ]
     # A title change re-embeds the chunks under the same ids: their held rows are read again.
     first = added[0].article
