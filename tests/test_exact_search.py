@@ -285,7 +285,7 @@ def test_a_text_cut_again_with_other_settings_is_not_served_from_the_old_cut(tmp
         writer.remove(added.id)
         writer.add_document(doc)
         held = reader.kb().lexical().nearest(reader.embedder.encode([QUESTIONS[0]])[0], 10) or []
-        assert sorted((c.start, c.end, c.text) for c in held) == [(c.start, c.end, c.text) for c in new]
+        assert sorted((c.start, c.end, c.text) for c, _ in held) == [(c.start, c.end, c.text) for c in new]
         _assert_exact(reader)
     finally:
         reader.close()
