@@ -39,10 +39,11 @@ class CodeScan:
             return None
         try:
             session = _session(codes)
-        except (ImportError, RuntimeError, ValueError) as exc:  # no onnxruntime (or operator): no first pass
+            exact = _exact(session, codes)
+        except Exception as exc:  # noqa: BLE001 - no onnxruntime, no operator, no memory: the full product
             log.info("no 8-bit first pass: %s", exc)
             return None
-        if not _exact(session, codes):
+        if not exact:
             log.info("no 8-bit first pass: ONNX Runtime's integer sums are not exact on this CPU")
             return None
         known = np.isfinite(scales)
@@ -70,12 +71,17 @@ class CodeScan:
         lower bound of -inf (their upper bound is +inf: drop them from what it picks).
         """
         q = query.astype(np.float64)
-        if abs(float(q @ q) - 1) > 1e-6:
+        if self._session is None or abs(float(q @ q) - 1) > 1e-6:
             return None
         step = float(np.abs(q).max()) / 127 or 1.0
         q8 = np.clip(np.rint(q / step), -127, 127)
         rest = float(np.linalg.norm(q - q8 * step))
-        sums = self._session.run(None, {"q": (q8 + 128).astype(np.uint8)[None, :]})[0][0]
+        try:
+            sums = self._session.run(None, {"q": (q8 + 128).astype(np.uint8)[None, :]})[0][0]
+        except Exception as exc:  # noqa: BLE001 - an ask never fails for its first pass: the full product
+            log.warning("8-bit first pass failed; the full product from now on: %s", exc)
+            self._session = None
+            return None
         middle = np.multiply(sums, self._scales, dtype=np.float32)  # sums below 2^24: exact in float32
         middle *= np.float32(step)
         slack = self._norms * np.float32(rest)

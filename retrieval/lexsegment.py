@@ -40,9 +40,12 @@ class Segment:
     texts: list[str] | None = None  # with vectors: each chunk's text and packed sentence vectors
     sentences: list[str | None] | None = None
     # The first pass over the codes (lexfirst.py), with the arrays it was built from (lexvectors.py).
-    scan: tuple[Ref, Ref, Ref, CodeScan | None] | None = field(default=None, repr=False, compare=False)
+    # Neither is carried by `dataclasses.replace` (init=False): a segment made from another builds its own.
+    scan: tuple[Ref, CodeScan | None] | None = field(default=None, init=False, repr=False, compare=False)
     # Held chunks built so far (lexvectors.held), with the texts and sentences they were built from.
-    shown: tuple[Any, Any, list[StoredChunk | None]] | None = field(default=None, repr=False, compare=False)
+    shown: tuple[Any, Any, Any, list[StoredChunk | None]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def weigh(self, avg: float) -> None:
         """Compute each entry's term-frequency component for the average chunk length avg."""

@@ -16,15 +16,19 @@ are approximate), and the shown chunks' texts need no read: ~1 ms saved against 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from retrieval.lexcodes import quantize
 from retrieval.lexfirst import CodeScan
 from retrieval.lexsegment import Segment
 from retrieval.store import StoredChunk
+
+log = logging.getLogger(__name__)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -68,15 +72,15 @@ def fits(seg: Segment) -> bool:
 
 def held(seg: Segment, row: int) -> StoredChunk:
     """Return a chunk of a segment that holds it, with its text and packed sentence vectors (built once)."""
-    texts, sentences = seg.texts, seg.sentences
+    texts, sentences, chunks = seg.texts, seg.sentences, seg.chunks
     shown = seg.shown
-    if shown is None or shown[0] is not texts or shown[1] is not sentences:
-        shown = seg.shown = (texts, sentences, [None] * len(seg.chunks))
-    got = shown[2][row]
+    if shown is None or shown[0] is not texts or shown[1] is not sentences or shown[2] is not chunks:
+        shown = seg.shown = (texts, sentences, chunks, [None] * len(chunks))
+    got = shown[3][row]
     if got is None:
-        c = seg.chunks[row]
+        c = chunks[row]
         got = StoredChunk(c.id, c.article_id, c.version, c.start, c.end, texts[row], None, sentences[row])  # type: ignore[index]
-        shown[2][row] = got
+        shown[3][row] = got
     return got
 
 
@@ -108,6 +112,7 @@ def forget(seg: Segment, rows: np.ndarray) -> dict[str, object]:
 
 def best(scores: np.ndarray, n: int) -> np.ndarray:
     """Return the positions of the n highest finite scores, highest first (ties by position)."""
+    scores = np.where(np.isnan(scores), -np.inf, scores)  # a corrupt row never wins, nor breaks the cut
     if len(scores) > n > 0:
         top = np.flatnonzero(scores >= kth_highest(scores, n))  # the n best and any tied with the n-th
     else:
@@ -255,18 +260,35 @@ def kth_highest(values: np.ndarray, k: int) -> float:
 
 
 def code_scan(seg: Segment) -> CodeScan | None:
-    """Return the first pass over a held segment's codes (built once per rows and codes), or None."""
-    vectors, codes, scales = seg.vectors, seg.codes, seg.scales
-    if vectors is None or codes is None or scales is None:
+    """Return the first pass over a held segment's rows (built once per rows), or None.
+
+    Its codes are taken from the held unit rows themselves, not the segment's stored codes: those
+    may be missing for re-titled rows, or be of embeddings that are not of unit length.
+    """
+    vectors = seg.vectors
+    if vectors is None:
         return None
     known = seg.scan
-    if known is not None and all(
-        ref() is a for ref, a in zip(known[:3], (vectors, codes, scales), strict=True)
-    ):
-        return known[3]
+    if known is not None and known[0]() is vectors:
+        return known[1]
+    codes, scales = quantize(np.nan_to_num(vectors))
+    scales[~np.isfinite(vectors).all(axis=1)] = np.nan  # rows not held: no bound
     scan = CodeScan.build(vectors, codes, scales)
-    seg.scan = (weakref.ref(vectors), weakref.ref(codes), weakref.ref(scales), scan)
+    if scan is not None and not _rescores_whole(vectors):
+        log.info("no 8-bit first pass: this BLAS rounds a few rows' products unlike all rows'")
+        scan = None
+    seg.scan = (weakref.ref(vectors), scan)
     return scan
+
+
+def _rescores_whole(vectors: np.ndarray) -> bool:
+    """Tell whether `rescored` gives this segment's rows the products the whole product gives them."""
+    query = unit_rows(np.random.default_rng(len(vectors)).standard_normal((1, vectors.shape[1])))[0]
+    whole = np.nan_to_num(vectors) @ query
+    rows = np.concatenate(
+        [np.arange(min(8, len(vectors))), np.arange(max(0, len(vectors) - 8), len(vectors))]
+    )
+    return bool(np.array_equal(rescored(np.nan_to_num(vectors), rows, query), whole[rows]))
 
 
 def rescored(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -282,8 +304,9 @@ def rescored(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.nda
         picked = rows[head]
         padded = np.concatenate([picked, np.repeat(picked[-1:], -len(picked) % 4)])
         out[head] = (vectors[padded] @ query)[: len(picked)]
-    if not head.all():
-        out[~head] = (vectors[whole:] @ query)[rows[~head] - whole]
+    if not head.all():  # with the last group of four before them: a product of one row rounds otherwise
+        first = max(0, whole - 4)
+        out[~head] = (vectors[first:] @ query)[rows[~head] - first]
     return out
 
 

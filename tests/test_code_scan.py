@@ -18,6 +18,7 @@ from retrieval.lexvectors import (
     kth_highest,
     narrowed,
     nearest,
+    one_blas_thread,
     rescored,
     unit,
     unit_rows,
@@ -60,6 +61,12 @@ def _full(
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(7)
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread() -> None:
+    """As the service runs: with two threads OpenBLAS splits a product where it likes (lexvectors.py)."""
+    one_blas_thread()
 
 
 def test_first_pass_gives_the_full_products_n_best_bit_for_bit(rng: np.random.Generator) -> None:
@@ -179,3 +186,85 @@ def test_held_chunks_are_built_once_and_follow_new_texts(rng: np.random.Generato
     assert held(renewed, 3).text == "new 3"
     resent = dataclasses.replace(renewed, sentences=["blob"] * 40)
     assert held(resent, 3).sentences == "blob"
+
+
+@pytest.mark.parametrize("extra", [1, 2, 3])
+def test_a_segment_past_a_group_of_four_gives_its_last_rows_bit_for_bit(
+    rng: np.random.Generator, extra: int
+) -> None:
+    rows = _rows(rng, MIN_ROWS + extra)
+    rows[-1] = rows[10]  # its twin is inside the groups of four: the two must tie exactly
+    seg = _segment(rows)
+    live = np.ones(len(rows), dtype=bool)
+    for _ in range(40):
+        query = unit(rows[10] + 0.3 * rng.standard_normal(DIM))
+        got = narrowed([seg], [live], query, 5)
+        want = _full([seg], [live], query, 5)
+        assert got is not None and np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_the_first_pass_takes_no_stored_codes_and_narrows_with_rows_that_have_none(
+    rng: np.random.Generator,
+) -> None:
+    seg = _segment(_rows(rng, 2400))
+    seg.scales = np.full(2400, np.inf, dtype=np.float32)  # every stored code dropped (all re-titled)
+    live = np.ones(2400, dtype=bool)
+    query = unit(rng.standard_normal(DIM))
+    got = narrowed([seg], [live], query, 10)
+    want = _full([seg], [live], query, 10)
+    assert got is not None and np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_a_segment_made_from_another_builds_its_own_caches(rng: np.random.Generator) -> None:
+    from retrieval.lexvectors import dropped
+
+    seg = _segment(_rows(rng, 2100))
+    assert code_scan(seg) is not None and held(seg, 3).text == "text 3"
+    assert seg.scan is not None and seg.shown is not None
+    for other in (dropped(seg), dataclasses.replace(seg, name="again")):
+        assert other.scan is None and other.shown is None  # no old texts or session kept alive
+
+
+def test_a_failing_onnx_runtime_falls_back_to_the_full_product(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _rows(rng, 2100)
+    live = np.ones(len(rows), dtype=bool)
+    query = unit(rng.standard_normal(DIM))
+    want = _full([_segment(rows)], [live], query, 10)
+
+    class Failing(Exception):
+        """Not a RuntimeError: ONNX Runtime's own errors derive from Exception."""
+
+    def broken(codes: np.ndarray) -> None:
+        raise Failing("cannot allocate")
+
+    real = retrieval.lexfirst._session
+    monkeypatch.setattr(retrieval.lexfirst, "_session", broken)
+    assert CodeScan.build(rows, *quantize(rows)) is None
+    found = nearest([_segment(rows)], [live], query, 10)
+    assert found is not None and [s for _, s in found] == want[1].tolist()
+
+    class FailsOnRun:
+        def __init__(self, codes: np.ndarray) -> None:
+            self.inner, self.runs = real(codes), 0
+
+        def run(self, outputs: None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            self.runs += 1
+            if self.runs > 4:  # past the build's exactness probe
+                raise Failing("run failed")
+            return self.inner.run(outputs, feeds)
+
+    monkeypatch.setattr(retrieval.lexfirst, "_session", FailsOnRun)
+    seg = _segment(rows)
+    assert code_scan(seg) is not None
+    for _ in range(2):  # failed, then not tried again
+        found = nearest([seg], [live], query, 10)
+        assert found is not None and [s for _, s in found] == want[1].tolist()
+
+
+def test_nan_scores_never_rank_nor_break_the_cut() -> None:
+    scores = np.array([np.nan, 0.5, np.nan, 0.9, np.nan, 0.1], dtype=np.float32)
+    assert best(scores, 2).tolist() == [3, 1]
+    assert best(scores, 5).tolist() == [3, 1, 5]
+    assert best(np.full(4, np.nan, dtype=np.float32), 3).tolist() == []
