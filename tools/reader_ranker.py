@@ -4,6 +4,7 @@ Usage:
   HF_HUB_OFFLINE=1 .venv/bin/python -m tools.reader_ranker seed --delta D --real-seed PATH [--top 3]
   HF_HUB_OFFLINE=1 .venv/bin/python -m tools.reader_ranker dev --fold-deltas D0 D1 \
       --xquad DIR --squad2 DIR [--top 3]
+  HF_HUB_OFFLINE=1 .venv/bin/python -m tools.reader_ranker cost --delta D --real-seed PATH
 
 The reader is session 6's cross-encoder (docs/answerability.md, "Session 6"): the packaged
 all-MiniLM-L6-v2 with layers 2-5 and a head fine-tuned on dev splits only, read as
@@ -197,6 +198,7 @@ def _dev_rows(args: argparse.Namespace) -> list[tuple[str, np.ndarray, np.ndarra
     }
     data = ranker_rows(sets)
     fold = session6_folds(sorted({c.question.article_id for *_, c in data}))
+    print(f"{len(fold)} dev articles in 2 folds", flush=True)
     readers = [Reader(path) for path in args.fold_deltas]
     out = []
     for a, x, y, feats, c in data:
@@ -243,6 +245,46 @@ def _gap(row: tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> flo
     return float(scores[row[4][0]] - scores[row[4][1]])
 
 
+def _cost(args: argparse.Namespace) -> int:
+    """Time the reader on the first 1, 2, 3, 5 candidates against one query embedding, interleaved."""
+    import time
+
+    from cli.benchscale import plain_torch_model
+    from config.loader import load_settings
+    from retrieval.embedding import SentenceTransformerEmbedder
+    from tools.real_text import service
+
+    settings = load_settings()
+    reader, floor = Reader(args.delta), plain_torch_model(settings)
+    embedder = SentenceTransformerEmbedder(settings.embedding)
+    embedder.load()
+    svc = service(embedder)
+    svc.add_source(str(args.real_seed))
+    asked = []
+    for r in (json.loads(line) for line in args.questions.read_text("utf-8").splitlines()):
+        query = svc.prepare(r["question"], k=ans.ANSWER_DEPTH)
+        vector = svc.embed(query)
+        got = svc.retrieve(query, vector)
+        pool = got.passages[: ans.ANSWER_DEPTH]
+        feats = [f for f in ans.features(r["question"], pool, vector, got.sentence_vectors) if not f.heading]
+        if feats:
+            asked.append((r["question"], candidates(feats, shipped_scores(_matrix(feats)), 5)))
+    times: dict[str, list[float]] = {}
+    for _ in range(3):
+        for question, found in asked:
+            for name, run in [("query embedding", lambda q=question: floor.encode([q]))] + [
+                (f"reader, {k} candidates", lambda q=question, f=found[:k]: reader.logits(q, f))
+                for k in (1, 2, 3, 5)
+            ]:
+                start = time.perf_counter()
+                run()
+                times.setdefault(name, []).append(1000 * (time.perf_counter() - start))
+    base = float(np.median(times["query embedding"]))
+    for name, ms in times.items():
+        print(f"{name}: p50 {np.median(ms):.1f} ms = {np.median(ms) / base:.1f}x one query embedding")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the seed or the dev measurement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -255,13 +297,17 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--fold-deltas", type=Path, nargs=2, required=True, help="fold 0 and fold 1 readers")
     dev.add_argument("--xquad", type=Path, required=True, help="the xquad-articles directory")
     dev.add_argument("--squad2", type=Path, required=True, help="the squad2-dev directory")
+    cost = sub.add_parser("cost", help="the reader's time per ask against one query embedding (one thread)")
+    cost.add_argument("--delta", type=Path, required=True, help="the reader's delta (tuned layers and head)")
+    cost.add_argument("--real-seed", type=Path, required=True, help="the user's seed document (a .txt)")
+    cost.add_argument("--questions", type=Path, default=Path("tests/data/seed_questions.jsonl"))
     for p in (seed, dev):
         p.add_argument("--top", type=int, default=3, help="candidates read per question")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)  # a shared machine: one thread
-    return _seed(args) if args.command == "seed" else _dev(args)
+    return {"seed": _seed, "dev": _dev, "cost": _cost}[args.command](args)
 
 
 if __name__ == "__main__":
