@@ -104,42 +104,61 @@ def _nll(w: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]], l2: float) 
     return total, grad
 
 
-def fit_ranker(sets: dict[str, list[Case]], l2: float = 0.03, folds: int = 5) -> None:
-    """Fit the sentence ranker's weights; print 5-fold (by article) top-1 and the weights on all of dev."""
-    from scipy.optimize import minimize
-
+def ranker_rows(
+    sets: dict[str, list[Case]],
+) -> list[tuple[str, np.ndarray, np.ndarray, list[ans.SentenceFeatures], Case]]:
+    """Return, per dev question with sentences, (set/article, features, gold flags, sentences, case)."""
     data = []
     for name, cases in sets.items():
         for c in cases:
             feats = [
                 f
                 for f in ans.features(c.question.question, c.present, c.vector, c.present_vectors)
-                if not ans.is_heading(f.text)  # never shown as the answer, so not ranked
+                if not f.heading  # never shown as the answer, so not ranked
             ]
             if not feats:
                 continue
             x = np.array([[f.values[name] for name in ans.FEATURES] for f in feats])
             y = np.array([ev.answer_contains(f.text, c.question.answers) for f in feats])
-            data.append((f"{name}/{c.question.article_id}", x, y))
+            data.append((f"{name}/{c.question.article_id}", x, y, feats, c))
+    return data
+
+
+def cross_validate(
+    data: list[tuple[str, np.ndarray, np.ndarray]], l2: float = 0.03, folds: int = 5
+) -> tuple[dict[str, int], np.ndarray]:
+    """Return top-1 hits per set in k-fold cross-validation by article, and the weights fitted on all rows.
+
+    Rows are (set/article, features, gold flags); the features may hold columns beyond FEATURES.
+    """
+    from scipy.optimize import minimize
+
     articles = sorted({a for a, _, _ in data})
     fold = {a: i % folds for i, a in enumerate(articles)}
 
     def fit(rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         trainable = [(x, y) for x, y in rows if y.any()]
-        start = np.zeros(len(ans.FEATURES))
+        start = np.zeros(data[0][1].shape[1])
         return np.asarray(minimize(_nll, start, args=(trainable, l2), jac=True, method="L-BFGS-B").x)
 
-    hits: dict[str, int] = dict.fromkeys(sets, 0)
+    hits: dict[str, int] = {}
     for k in range(folds):
         w = fit([(x, y) for a, x, y in data if fold[a] != k])
         for a, x, y in data:
-            hits[a.split("/")[0]] += fold[a] == k and bool(y[np.argmax(x @ w)])
+            name = a.split("/")[0]
+            hits[name] = hits.get(name, 0) + (fold[a] == k and bool(y[np.argmax(x @ w)]))
+    return hits, fit([(x, y) for _, x, y in data])
+
+
+def fit_ranker(sets: dict[str, list[Case]], l2: float = 0.03, folds: int = 5) -> None:
+    """Fit the sentence ranker's weights; print 5-fold (by article) top-1 and the weights on all of dev."""
+    data = [(a, x, y) for a, x, y, *_ in ranker_rows(sets)]
+    hits, weights = cross_validate(data, l2, folds)
     shipped = np.array([ans.WEIGHTS.get(name, 0.0) for name in ans.FEATURES])
     for name, cases in sets.items():
         current = sum(bool(y[np.argmax(x @ shipped)]) for a, x, y in data if a.startswith(f"{name}/"))
         print(f"sentence ranker top-1 on {name} dev: shipped weights {current / len(cases):.4f}, ", end="")
-        print(f"refit {hits[name] / len(cases):.4f} in {folds}-fold cross-validation by article")
-    weights = fit([(x, y) for _, x, y in data])
+        print(f"refit {hits.get(name, 0) / len(cases):.4f} in {folds}-fold cross-validation by article")
     print(
         "weights fitted on all of dev:",
         {n: round(float(v), 2) for n, v in zip(ans.FEATURES, weights, strict=True)},
