@@ -108,6 +108,11 @@ def chunk_metadata(model: str) -> dict[str, Any]:
     return {"hnsw:space": "cosine", "embedding_model": model}
 
 
+def chunk_configuration() -> dict[str, Any]:
+    """Return the configuration a new chunk collection is created with (an existing one keeps its own)."""
+    return {"hnsw": {"space": "cosine", "sync_threshold": SYNC}}
+
+
 def _threshold(collection: Any) -> int | None:
     hnsw = (collection.configuration or {}).get("hnsw") or {}
     value = hnsw.get("sync_threshold")

@@ -86,13 +86,14 @@ class ChromaStore:
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
         validate_kb_name(name)
-        from retrieval.chroma_client import chunk_metadata, keep_reloadable
+        from retrieval.chroma_client import chunk_configuration, chunk_metadata, keep_reloadable
 
         chunks = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
             f"citebot-{name}-chunks",
             metadata=chunk_metadata(model),
+            configuration=chunk_configuration(),
             embedding_function=None,
         )
         stored_model = (chunks.metadata or {}).get("embedding_model")
