@@ -92,10 +92,10 @@ def _http_client(url: str, chroma_settings: Any) -> Any:
 
 # Chroma writes an HNSW index to disk after `sync_threshold` changes (1,000 by default) and keeps
 # the changes since in memory only. An index evicted from its cache is read back from disk, and
-# Chroma 1.5 replays its log into an index only once per process (at the first read of the
-# collection), so changes not yet on disk when the index was evicted are missing from it until
-# the process ends: reads with vectors then fail ("Error finding id"), searches miss those chunks,
-# and the next write to disk makes the loss permanent. An index never written to disk cannot be
+# Chroma 1.5 replays its log into it at the collection's first read in a process and at writes,
+# not at later reads: after an eviction, reads miss the changes that were not on disk until the
+# next write to the collection (reads with vectors fail, "Error finding id"; searches miss those
+# chunks; a deleted chunk is found again). An index never written to disk cannot be
 # read back at all ("Nothing found on disk"). So chunk collections use a threshold of 1: every
 # write is on disk before Chroma returns, and an evicted index reads back whole. Chroma accepts 1
 # in a collection's configuration only (its metadata form starts at 2). A loaded index keeps the

@@ -1,9 +1,9 @@
 """Changes Chroma holds in memory only are lost when it evicts the index: none may be left there.
 
 Chroma 1.5 writes an HNSW index to disk after `sync_threshold` changes and replays its log into an
-index once per process only. An index evicted with changes not yet on disk came back without
-them: reads with vectors failed ("Error finding id", a tester's knowledge base of 1,000+ chunks,
-stuck so until the process ended) and searches missed the chunks. These tests evict on purpose:
+index read back from disk at the first read in a process and at writes only. So a read after an
+eviction missed the changes not yet on disk: reads with vectors failed ("Error finding id", a
+tester's knowledge base past 1,000 chunks, at every add) and searches missed the chunks. These tests evict on purpose:
 Chroma closes the files of an index it evicts, so a test loads other indexes into the cache until
 the files of the one under test are closed (Linux: /proc/self/fd).
 """
