@@ -2,10 +2,11 @@
 
 Chroma 1.5 writes an HNSW index to disk after `sync_threshold` changes and replays its log into an
 index read back from disk at the first read in a process and at writes only. So a read after an
-eviction missed the changes not yet on disk: reads with vectors failed ("Error finding id", a
-tester's knowledge base past 1,000 chunks, at every add) and searches missed the chunks. These tests evict on purpose:
-Chroma closes the files of an index it evicts, so a test loads other indexes into the cache until
-the files of the one under test are closed (Linux: /proc/self/fd).
+eviction missed the changes not yet on disk: reads with vectors failed ("Error finding id": a
+tester's knowledge base past 1,000 chunks, at every add) and searches missed the chunks.
+
+These tests evict on purpose: Chroma closes the files of an index it evicts, so a test loads
+other indexes into the cache until the files of the one under test are closed (/proc/self/fd).
 """
 
 from __future__ import annotations
