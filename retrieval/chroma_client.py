@@ -4,8 +4,8 @@ Memory per knowledge base: Chroma keeps the HNSW index of every collection it ha
 written in memory, about 2.8 MB per small collection, up to a cache of `hnsw_cache_size`
 indexes (by default a fifth of the open-file limit: 4,000 here). The embedded store here is
 opened with that cache bounded by `chroma.hnsw_cache`. An index Chroma evicts is read back from
-disk on its next use, which works only once Chroma has written it to disk at least once: store.py
-creates chunk collections so that it does (see `keep_reloadable` below).
+disk on its next use, complete only if Chroma wrote every change to disk before: store.py
+keeps chunk collections so (see `keep_reloadable` below).
 """
 
 from __future__ import annotations
@@ -90,22 +90,27 @@ def _http_client(url: str, chroma_settings: Any) -> Any:
     return client
 
 
-# Chroma writes an HNSW index to disk after `sync_threshold` changes (1,000 by default), and an
-# index evicted from its cache before its first write to disk cannot be read back ("Nothing
-# found on disk"): every small knowledge base would break once evicted. Once written, an evicted
-# index reloads, and changes since its last write are replayed from Chroma's log. So chunk
-# collections use the smallest threshold (2) while they are small, and Chroma's default past
-# 1,000 chunks (by then one write to disk has happened, and each write rewrites the whole id map).
-# A loaded index keeps the threshold it was loaded with: a collection made before this is given
-# its new threshold before anything reads it.
-SMALL_SYNC = 2
-LARGE = 1000
-MANAGED = "citebot_sync"  # metadata mark of a collection migrated to these thresholds
+# Chroma writes an HNSW index to disk after `sync_threshold` changes (1,000 by default) and keeps
+# the changes since in memory only. An index evicted from its cache is read back from disk, and
+# Chroma 1.5 replays its log into it at the collection's first read in a process and at writes,
+# not at later reads: after an eviction, reads miss the changes that were not on disk until the
+# next write to the collection (reads with vectors fail, "Error finding id"; searches miss those
+# chunks; a deleted chunk is found again). An index never written to disk cannot be
+# read back at all ("Nothing found on disk"). So chunk collections use a threshold of 1: every
+# write is on disk before Chroma returns, and an evicted index reads back whole. Chroma accepts 1
+# in a collection's configuration only (its metadata form starts at 2). A loaded index keeps the
+# threshold it was loaded with: a collection made before is given 1 before anything reads it.
+SYNC = 1
 
 
 def chunk_metadata(model: str) -> dict[str, Any]:
     """Return the metadata a new chunk collection is created with."""
-    return {"hnsw:space": "cosine", "hnsw:sync_threshold": SMALL_SYNC, "embedding_model": model}
+    return {"hnsw:space": "cosine", "embedding_model": model}
+
+
+def chunk_configuration() -> dict[str, Any]:
+    """Return the configuration a new chunk collection is created with (an existing one keeps its own)."""
+    return {"hnsw": {"space": "cosine", "sync_threshold": SYNC}}
 
 
 def _threshold(collection: Any) -> int | None:
@@ -128,41 +133,16 @@ def _modify(collection: Any, **change: Any) -> None:
             time.sleep(0.1 * (attempt + 1))
 
 
-def _set_threshold(collection: Any, value: int) -> None:
-    _modify(collection, configuration={"hnsw": {"sync_threshold": value}})
-    log.info("collection %s: HNSW sync threshold %d", collection.name, value)
+def keep_reloadable(collection: Any) -> None:
+    """Put a chunk collection on the threshold of 1, with every change it holds written to disk.
 
-
-def keep_reloadable(collection: Any) -> bool:
-    """Migrate a chunk collection made before to the thresholds; tell whether it is on the small one."""
-    meta = dict(collection.metadata or {})
-    if "hnsw:sync_threshold" in meta or MANAGED in meta:
-        return _threshold(collection) == SMALL_SYNC  # no count(): it would load the index
-    _set_threshold(collection, SMALL_SYNC)  # first, before count() loads the index
-    count = int(collection.count())
-    if count == 1:
-        # One change ever: one more reaches the threshold. Write the record again, as it is.
-        got = collection.get(include=["embeddings", "metadatas", "documents"])
-        collection.upsert(
-            ids=got["ids"],
-            embeddings=got["embeddings"],
-            metadatas=got["metadatas"],
-            documents=got["documents"],
-        )
-    if count >= LARGE:
-        _set_threshold(collection, LARGE)
-    # The distance lives in the configuration; metadata may not restate it in a change.
-    meta = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
-    _modify(collection, metadata={**meta, MANAGED: 1})
-    return count < LARGE
-
-
-def outgrown(collection: Any) -> bool:
-    """After a write to a collection on the small threshold: move it to Chroma's if it has grown.
-
-    The index loaded now keeps the threshold it was loaded with; the next load takes the new one.
+    A collection made before (on 2, 1,000 or Chroma's default) may hold changes that are in
+    Chroma's log but not in its index on disk, lost from memory by an eviction: count() is the
+    first read of the collection in this process, so Chroma replays its log into the index, which
+    the threshold of 1 then writes to disk.
     """
-    if collection.count() < LARGE:
-        return False
-    _set_threshold(collection, LARGE)
-    return True
+    if _threshold(collection) == SYNC:
+        return  # no count(): it would load the index
+    _modify(collection, configuration={"hnsw": {"sync_threshold": SYNC}})  # before count() loads it
+    collection.count()
+    log.info("collection %s: HNSW sync threshold %d, index written to disk", collection.name, SYNC)

@@ -86,13 +86,14 @@ class ChromaStore:
     def knowledge_base(self, name: str, model: str) -> KBStore:
         """Open (creating if needed) the collections of one knowledge base."""
         validate_kb_name(name)
-        from retrieval.chroma_client import chunk_metadata, keep_reloadable
+        from retrieval.chroma_client import chunk_configuration, chunk_metadata, keep_reloadable
 
         chunks = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
             f"citebot-{name}-chunks",
             metadata=chunk_metadata(model),
+            configuration=chunk_configuration(),
             embedding_function=None,
         )
         stored_model = (chunks.metadata or {}).get("embedding_model")
@@ -101,7 +102,7 @@ class ChromaStore:
                 f"knowledge base {name!r} was built with the model {stored_model!r}, not "
                 f"{model!r}; set CITEBOT_EMBEDDING__MODEL back or use another knowledge base"
             )
-        small = _chroma_call("opening the knowledge base", keep_reloadable, chunks)
+        _chroma_call("opening the knowledge base", keep_reloadable, chunks)
         articles = _chroma_call(
             "opening the knowledge base",
             self._client.get_or_create_collection,
@@ -109,7 +110,7 @@ class ChromaStore:
             metadata={"hnsw:space": "cosine"},
             embedding_function=None,
         )
-        return KBStore(name, chunks, articles, self._batch, small=small, db=self._db_file, marks=self.marks)
+        return KBStore(name, chunks, articles, self._batch, db=self._db_file, marks=self.marks)
 
     def collection(self, name: str) -> Any:
         """Open (creating if needed) a plain collection that holds no text vectors."""
@@ -145,14 +146,13 @@ class KBStore:
     """The two Chroma collections of one knowledge base."""
 
     def __init__(
-        self, name: str, chunks: Any, articles: Any, batch: int, *, small: bool, db: Path | None, marks: Marks
+        self, name: str, chunks: Any, articles: Any, batch: int, *, db: Path | None, marks: Marks
     ) -> None:
         self.name = name
         self._token = marks.watch(db, self._read_token)
         self._chunks = chunks
         self._articles = articles
         self._batch = batch
-        self._small_sync = small  # on the small HNSW sync threshold (chroma_client)
 
     def token(self) -> str:
         """Return the change token (it differs after every commit); unread if the files are unchanged."""
@@ -234,9 +234,7 @@ class KBStore:
 
         matrix = np.concatenate(vectors)
         what = items[0][0] if len(items) == 1 else f"{len(items)} articles"
-        # A lone chunk is written twice: two changes reach the sync threshold of a new collection,
-        # so Chroma writes its index to disk and can read it back after evicting it (chroma_client).
-        for lo in range(0, len(ids), self._batch) if len(ids) > 1 else (0, 0):
+        for lo in range(0, len(ids), self._batch):
             hi = lo + self._batch
             _chroma_call(
                 "storing chunks",
@@ -247,10 +245,6 @@ class KBStore:
                 documents=texts[lo:hi],
             )
             log.debug("stored chunks %d-%d of %d for %s", lo, min(hi, len(ids)), len(ids), what)
-        if self._small_sync:
-            from retrieval.chroma_client import outgrown
-
-            self._small_sync = not _chroma_call("storing chunks", outgrown, self._chunks)
 
     def commit_articles(self, items: Sequence[tuple[ArticleInfo, str, str]]) -> str:
         """Make the given versions visible and change the token, in one write per batch; return it."""

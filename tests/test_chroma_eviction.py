@@ -16,14 +16,7 @@ import numpy as np
 import pytest
 
 from config.loader import load_settings
-from retrieval.chroma_client import (
-    LARGE,
-    SMALL_SYNC,
-    chunk_metadata,
-    keep_reloadable,
-    open_client,
-    outgrown,
-)
+from retrieval.chroma_client import SYNC, keep_reloadable, open_client
 from retrieval.models import SourceDocument
 from retrieval.service import CitebotService
 from retrieval.store import ChromaStore
@@ -112,7 +105,7 @@ def test_a_store_written_before_is_migrated_when_opened(tmp_path: Path) -> None:
     _ask_everywhere(service)
     for name in FACTS:
         chunks = service.store._client.get_collection(f"citebot-{name}-chunks")
-        assert chunks.configuration["hnsw"]["sync_threshold"] == SMALL_SYNC
+        assert chunks.configuration["hnsw"]["sync_threshold"] == SYNC
         assert chunks.configuration["hnsw"]["space"] == "cosine"
         assert chunks.metadata["embedding_model"] == "fake-hash"  # the model check still has it
 
@@ -146,28 +139,13 @@ def test_a_small_collection_written_before_reloads_after_migration(tmp_path: Pat
             assert got["documents"] == [["the only record"]]
 
 
-def test_a_collection_that_outgrows_the_small_threshold_goes_back_to_chromas(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "data", chroma={"url": None})
-    client = open_client(settings)
-    col = client.get_or_create_collection("grows", metadata=chunk_metadata("m"))
-    vectors = np.random.default_rng(0).standard_normal((LARGE, 8)).astype(np.float32)
-    col.upsert(ids=[str(i) for i in range(10)], embeddings=vectors[:10])
-    assert keep_reloadable(col) and not outgrown(col)
-    col.upsert(ids=[str(i) for i in range(LARGE)], embeddings=vectors)
-    assert outgrown(col)
-    reopened = client.get_collection("grows")
-    assert reopened.configuration["hnsw"]["sync_threshold"] == LARGE and not keep_reloadable(reopened)
-    assert reopened.query(query_embeddings=vectors[:1], n_results=1, include=[])["ids"] == [["0"]]
-
-
-def test_a_large_collection_made_before_keeps_chromas_threshold(tmp_path: Path) -> None:
+def test_a_large_collection_made_before_moves_to_the_threshold_of_1(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data", chroma={"url": None})
     col = open_client(settings).get_or_create_collection("big-one", metadata={"hnsw:space": "cosine"})
-    vectors = np.random.default_rng(0).standard_normal((LARGE, 8)).astype(np.float32)
-    col.upsert(ids=[str(i) for i in range(LARGE)], embeddings=vectors)
-    assert not keep_reloadable(col)
+    vectors = np.random.default_rng(0).standard_normal((1000, 8)).astype(np.float32)
+    col.upsert(ids=[str(i) for i in range(1000)], embeddings=vectors)
+    keep_reloadable(col)
     assert (
-        col.configuration["hnsw"]["sync_threshold"] == LARGE
-        and col.configuration["hnsw"]["space"] == "cosine"
+        col.configuration["hnsw"]["sync_threshold"] == SYNC and col.configuration["hnsw"]["space"] == "cosine"
     )
     assert col.query(query_embeddings=vectors[:1], n_results=1, include=[])["ids"] == [["0"]]
