@@ -76,6 +76,9 @@ def _bare(markup: str, url: str | None, *, recall: bool) -> Document:
         include_links=False,
         favor_precision=not recall,
         favor_recall=recall,
+        # A date from the page's markup (meta tags, <time>, the URL), never guessed from its text:
+        # an article that mentions 1997 was not published then.
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     return doc if isinstance(doc, Document) else Document()
 

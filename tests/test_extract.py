@@ -354,3 +354,16 @@ def test_extract_plain_text_equals_normalised_input(text: str) -> None:
     expected = normalize_text(text)
     if expected:
         assert extract(text.encode("utf-8"), filename="t.txt").text == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "date"),
+    [
+        ("", None),  # the body's "1997" is not when the page was published
+        ("<meta property='article:published_time' content='2023-05-01T10:00:00Z'>", "2023-05-01"),
+    ],
+)
+def test_a_page_date_comes_from_its_markup_never_from_its_text(head: str, date: str | None) -> None:
+    body = "<p>" + "The directive of 1997 set the rules for data protection across the union. " * 8 + "</p>"
+    page = f"<html><head><title>Law</title>{head}</head><body><article><h1>Law</h1>{body}</article></body></html>"
+    assert extract(page.encode(), filename="law.html").date == date
