@@ -116,8 +116,8 @@ def citation_line(c: Citation) -> str:
 def check_ask(args: argparse.Namespace, settings: Settings) -> None:
     """Refuse a bad question or --k before the model loads (it takes seconds)."""
     from config.settings import MAX_K
+    from retrieval.asking import clean_question
     from retrieval.errors import InvalidInput
-    from retrieval.service import clean_question
 
     if args.k is not None and not 1 <= args.k <= MAX_K:
         raise InvalidInput(f"--k must be between 1 and {MAX_K}, not {args.k}")

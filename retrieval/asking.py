@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from retrieval.errors import InvalidInput
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,3 +60,23 @@ class Retrieval:
     passages: list[Passage]
     sentence_vectors: dict[str, np.ndarray]  # chunk id -> one row per sentence
     articles_searched: int
+
+
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters: a question of only these is empty
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Return a question with its whitespace tidied, or raise InvalidInput if empty or over limit."""
+    clean = " ".join(question.split())
+    if not clean.strip(_INVISIBLE + " "):
+        raise InvalidInput("the question is empty")
+    try:
+        clean.encode("utf-8")
+    except UnicodeEncodeError as exc:  # undecodable bytes from a terminal, kept as surrogates
+        raise InvalidInput(
+            f"the question is not valid UTF-8 text (a stray byte at character {exc.start + 1})"
+        ) from exc
+    clean = unicodedata.normalize("NFC", clean)  # "é" typed as e + U+0301 is one character
+    if len(clean) > limit:
+        raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
+    return clean

@@ -16,7 +16,7 @@ from config.settings import MAX_K
 from retrieval.adding import add_documents, load_seeds
 from retrieval.answer import Gate, extract_answer
 from retrieval.answerability import AnswerabilityCheck, label_for, load_head
-from retrieval.asking import Query, Retrieval
+from retrieval.asking import Query, Retrieval, clean_question
 from retrieval.errors import CitebotError, FetchError, Gone, InvalidInput, NotFound
 from retrieval.kbcache import OpenCache
 from retrieval.models import AddResult, Answer, ArticleInfo, Citation, FetchOutcome, SourceDocument
@@ -363,22 +363,6 @@ class CitebotService:
             else:
                 results.append(None)  # failed: the old version stays
         return results
-
-
-def clean_question(question: str, limit: int) -> str:
-    """Return a question with its whitespace tidied, or raise InvalidInput if empty or over limit."""
-    clean = " ".join(question.split())
-    if not clean:
-        raise InvalidInput("the question is empty")
-    try:
-        clean.encode("utf-8")
-    except UnicodeEncodeError as exc:  # undecodable bytes from a terminal, kept as surrogates
-        raise InvalidInput(
-            f"the question is not valid UTF-8 text (a stray byte at character {exc.start + 1})"
-        ) from exc
-    if len(clean) > limit:
-        raise InvalidInput(f"the question is {len(clean)} characters long; the limit is {limit}")
-    return clean
 
 
 def refreshed(outcome: FetchOutcome, result: AddResult | None) -> AddResult:

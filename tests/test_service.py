@@ -184,10 +184,25 @@ def test_bad_knowledge_base_names_are_refused(fake_service: CitebotService, name
         fake_service.list_articles(name)
 
 
-@pytest.mark.parametrize(("question", "problem"), [("   ", "empty"), ("why " * 200, "limit")])
+@pytest.mark.parametrize(
+    ("question", "problem"),
+    [
+        ("   ", "empty"),
+        ("\u200b\u200b \ufeff", "empty"),
+        ("why " * 200, "limit"),
+        ("é" * 600, "600 characters"),
+    ],
+)
 def test_bad_questions_are_refused(fake_service: CitebotService, question: str, problem: str) -> None:
     with pytest.raises(InvalidInput, match=problem):
         fake_service.ask(question)
+
+
+def test_a_question_is_counted_as_read_not_as_typed(fake_service: CitebotService) -> None:
+    limit = fake_service.settings.limits.max_question_chars
+    typed = "e\u0301" * (limit // 2 + 10)  # each "é" typed as two code points
+    assert fake_service.validate_question(typed) == "\u00e9" * (limit // 2 + 10)
+    assert fake_service.validate_question("why \u200b?") == "why \u200b?"  # kept inside a question
 
 
 def _corrupt(index_dir: Path) -> None:
