@@ -123,8 +123,11 @@ def _parse_content_type(content_type: str | None) -> tuple[str, str | None]:
 
 def _decide_kind(media: str, filename: str | None, label: str, data: bytes) -> str:
     ext = PurePosixPath(filename).suffix.lower() if filename else ""
+    head = data[:1024].lstrip().lower()
     if media in TYPE_KINDS:
         kind = TYPE_KINDS[media]
+        if kind == "text" and head.startswith((b"<!doctype html", b"<html")):
+            return "html"  # a page served as text/plain is still a page: its markup is not its text
         # Chat platforms often label Markdown uploads text/plain.
         return "markdown" if kind == "text" and ext in (".md", ".markdown") else kind
     if ext:
@@ -133,7 +136,6 @@ def _decide_kind(media: str, filename: str | None, label: str, data: bytes) -> s
         raise UnsupportedContent(f"{label} is not a supported file type ({_SUPPORTED})")
     if media not in _GENERIC_TYPES:
         raise UnsupportedContent(f"{label} is {media}, which citebot cannot read ({_SUPPORTED})")
-    head = data[:1024].lstrip().lower()
     if head.startswith(b"%pdf-"):
         return "pdf"
     if head.startswith((b"<!doctype html", b"<html")):

@@ -367,3 +367,15 @@ def test_a_page_date_comes_from_its_markup_never_from_its_text(head: str, date: 
     body = "<p>" + "The directive of 1997 set the rules for data protection across the union. " * 8 + "</p>"
     page = f"<html><head><title>Law</title>{head}</head><body><article><h1>Law</h1>{body}</article></body></html>"
     assert extract(page.encode(), filename="law.html").date == date
+
+
+def test_a_page_served_as_plain_text_is_read_as_a_page() -> None:
+    page = (
+        b"<!DOCTYPE html><html><head><title>Tesla</title></head><body><article><p>"
+        + (b"After leaving Edison's company, Tesla founded a laboratory of his own. " * 6)
+        + b"</p></article></body></html>"
+    )
+    got = extract(page, content_type="text/plain; charset=utf-8", url="http://127.0.0.1/tesla")
+    assert "<p>" not in got.text and "Edison's company" in got.text
+    plain = extract(b"Plain notes about <html> tags and more words.", content_type="text/plain")
+    assert plain.text == "Plain notes about <html> tags and more words."
