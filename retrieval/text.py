@@ -241,7 +241,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         stop = match.end()
         mark = match.group(0)
         if mark[:1] == "." and not mark.startswith(".."):
-            word = _WORD_BEFORE.search(text, cursor, stop)
+            # The word is the last one before the mark: no match starts before a space
+            # (a space is in none of the pattern's classes), so the search starts after the last.
+            word = _WORD_BEFORE.search(text, max(cursor, text.rfind(" ", cursor, stop) + 1), stop)
             if word and _is_abbreviation(word.group(1), text, stop, end):
                 continue
         _append_trimmed(text, cursor, stop, spans)
