@@ -136,9 +136,14 @@ def test_names_acronyms_and_demonyms_are_read_only_when_a_question_needs_them(
     calls: list[str] = []
     for name in ("_acronyms", "_demonyms", "_initials"):
         real = getattr(matching, name)
-        monkeypatch.setattr(matching, name, lambda text, real=real, name=name: calls.append(name) or real(text))
+        monkeypatch.setattr(
+            matching, name, lambda text, real=real, name=name: calls.append(name) or real(text)
+        )
     text = "Dr. Kim met U.S. officials of the United Nations and a Russian envoy in Vladivostok."
-    asked = [QuestionTerms(q) for q in ("Who met Kim in Vladivostok?", "Who met Kim in Russia?", "Whom did the UN send?")]
+    asked = [
+        QuestionTerms(q)
+        for q in ("Who met Kim in Vladivostok?", "Who met Kim in Russia?", "Whom did the UN send?")
+    ]
     facts = TextFacts(text, terms(text))
     calls.clear()  # what reading the questions took
     assert asked[0].found_in(facts) == {"met", "kim", "vladivostok"}
