@@ -70,8 +70,21 @@ def _sentence(text: str, start: int, end: int) -> SentenceFacts:
 
 
 def _read(text: str) -> PassageFacts:
-    sentences = tuple(_sentence(text, s, e) for s, e in sentence_spans(text))
-    return PassageFacts(TextFacts(text, terms(text)), sentences)
+    spans = sentence_spans(text)
+    sentences = tuple(_sentence(text, s, e) for s, e in spans)
+    return PassageFacts(TextFacts(text, _whole_terms(text, spans, sentences)), sentences)
+
+
+def _whole_terms(text: str, spans: list[tuple[int, int]], sentences: tuple[SentenceFacts, ...]) -> list[str]:
+    """Return terms(text), from its sentences' terms when no word can run across two of them.
+
+    Sentences are cut at a mark followed by white space, a blank line, or a period glued to the next
+    sentence ("meeting.Kim", one token of the whole text): only between sentences separated by
+    white space are the whole text's tokens those of the sentences, one after the other.
+    """
+    if any(end >= start for (_, end), (start, _) in itertools.pairwise(spans)):
+        return terms(text)
+    return [t for sentence in sentences for t in sentence.terms]
 
 
 class _Held:

@@ -17,7 +17,8 @@ from retrieval.text import STOPWORDS, stems, terms, words
 _RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:(?:of|and|for|the)\s+)*[A-Z][\w'-]*)+")
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,6}\b")
 # A demonym made by adding -n to a name ending in -a ("Russia": "Russian", "Korea": "Koreans").
-_DEMONYM = re.compile(r"\b([A-Z][a-z]+a)ns?\b")
+# (Written "[A-Z](?<!\w.)" for "\b[A-Z]" so the regex engine skips ahead to capitals: ~6x faster.)
+_DEMONYM = re.compile(r"([A-Z](?<!\w.)[a-z]+a)ns?\b")
 # The words of a question that name a measure rather than a thing ("how fast", "how far").
 _MEASURE_WORDS = frozenset(
     terms(
@@ -120,22 +121,43 @@ def question_terms(question: str) -> QuestionTerms:
 class TextFacts:
     """What QuestionTerms reads of a text whatever the question: its terms, demonyms, acronyms, names.
 
-    Worked out once per text, so a text held in a cache is not read again for each question;
-    matches() remembers which patterns (answer-type units) the text holds.
+    Worked out once per text, so a text held in a cache is not read again for each question; the
+    demonyms, acronyms and names only when a question first reads them (most questions need no
+    acronyms, and a question whose terms are all in the text no demonyms). matches() remembers
+    which patterns (answer-type units) the text holds.
     """
 
-    __slots__ = ("_matches", "acronyms", "demonyms", "named", "terms", "text")
+    __slots__ = ("_acronyms", "_demonyms", "_matches", "_named", "terms", "text")
 
     def __init__(self, text: str, text_terms: list[str]) -> None:
         self.text = text
         self.terms = text_terms
-        self.demonyms = _demonyms(text)
-        self.acronyms = _acronyms(text)
-        # the initials of its names and its acronyms' letters ("United States", "US": "us")
-        self.named = {s for m in _RUN.finditer(text) if len(s := _initials(m.group(0))) >= 2} | set(
-            self.acronyms
-        )
+        self._demonyms: set[str] | None = None
+        self._acronyms: dict[str, str] | None = None
+        self._named: set[str] | None = None
         self._matches: dict[re.Pattern[str], bool] = {}
+
+    @property
+    def demonyms(self) -> set[str]:
+        """Return the terms of the names behind the text's demonyms (see _demonyms)."""
+        if self._demonyms is None:
+            self._demonyms = _demonyms(self.text)
+        return self._demonyms
+
+    @property
+    def acronyms(self) -> dict[str, str]:
+        """Return the text's acronyms by their letters, with their term (see _acronyms)."""
+        if self._acronyms is None:
+            self._acronyms = _acronyms(self.text)
+        return self._acronyms
+
+    @property
+    def named(self) -> set[str]:
+        """Return the initials of the text's names and its acronyms' letters ("United States", "US": "us")."""
+        if self._named is None:
+            runs = {s for m in _RUN.finditer(self.text) if len(s := _initials(m.group(0))) >= 2}
+            self._named = runs | set(self.acronyms)
+        return self._named
 
     def matches(self, pattern: re.Pattern[str]) -> bool:
         """Tell whether the pattern occurs in the text (remembered per pattern)."""

@@ -111,3 +111,46 @@ def test_longest_common_subsequence_equals_the_dynamic_programme() -> None:
         == 3
     )
     assert longest_common(["kim", "train"], word_masks(["train", "for", "kim"])) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        TEXT,
+        "They confirmed the meeting.Kim left on Sunday. It rained.",  # a period glued to the next sentence
+        "First one.Second one.Third, at 3.5 km.",
+        "  Leading space. Trailing space.  \n\n  A heading\n\nLast line ",
+    ],
+)
+def test_the_whole_texts_terms_are_those_of_the_text_read_at_once(text: str) -> None:
+    """From the sentences' terms only where no word runs across two sentences ("meeting.Kim" is one)."""
+    forget_passage_facts()
+    assert passage_facts(text).whole.terms == terms(text)
+
+
+def test_names_acronyms_and_demonyms_are_read_only_when_a_question_needs_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import retrieval.matching as matching
+
+    calls: list[str] = []
+    for name in ("_acronyms", "_demonyms", "_initials"):
+        real = getattr(matching, name)
+        monkeypatch.setattr(
+            matching, name, lambda text, real=real, name=name: calls.append(name) or real(text)
+        )
+    text = "Dr. Kim met U.S. officials of the United Nations and a Russian envoy in Vladivostok."
+    asked = [
+        QuestionTerms(q)
+        for q in ("Who met Kim in Vladivostok?", "Who met Kim in Russia?", "Whom did the UN send?")
+    ]
+    facts = TextFacts(text, terms(text))
+    calls.clear()  # what reading the questions took
+    assert asked[0].found_in(facts) == {"met", "kim", "vladivostok"}
+    assert calls == []  # every term found as written
+    assert asked[1].found_in(facts) == {"met", "kim", "russia"}
+    assert calls == ["_demonyms"]
+    assert asked[2].found_in(facts) == {"un"}
+    assert calls.count("_acronyms") == 1 and "_initials" in calls
+    assert facts.demonyms == {"russia"} and facts.named >= {"un", "us"} and "us" in facts.acronyms
+    assert calls.count("_demonyms") == 1 and calls.count("_acronyms") == 1  # each read once

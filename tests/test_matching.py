@@ -146,3 +146,18 @@ def test_a_definite_subject_borrows_the_question_terms_of_the_sentence_before_it
     ]
     got = extract_answer("Where did the train cross the border?", passages, k=3, max_sentences=1)
     assert "Primorye" in got.answer
+
+
+def test_demonyms_are_whole_capitalised_words() -> None:
+    """The fast demonym pattern finds what "\\b([A-Z][a-z]+a)ns?\\b" finds: whole words only."""
+    import re
+
+    import retrieval.matching as matching
+
+    plain = re.compile(r"\b([A-Z][a-z]+a)ns?\b")
+    text = (
+        "Russian XRussian _Koreans 1Indian Russians. (Syrian) Kenyan's Americans-Canadians Ruandans é Zambian"
+    )
+    for sample in (text, *text.split(), "Russian", "Rn", "Ran", "Asians"):
+        assert [m.group(1) for m in matching._DEMONYM.finditer(sample)] == plain.findall(sample)
+    assert matching._demonyms(text) == {"russia", "syria", "kenya", "america", "canadia", "ruanda", "zambia"}

@@ -153,3 +153,31 @@ def test_spans_are_ordered_trimmed_and_inside_the_text(text: str) -> None:
     assert all(0 <= s < e <= len(text) for s, e in spans)
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     assert all(not text[s].isspace() and not text[e - 1].isspace() for s, e in spans)
+
+
+_MARKS = st.text(alphabet=st.sampled_from(list("ab AB.!?…\"')]\n\t,")), max_size=60)
+
+
+@given(_MARKS)
+def test_the_fast_boundary_finds_the_marks_the_full_one_finds_without_glued_periods(text: str) -> None:
+    """_SPACED_BOUNDARY is _BOUNDARY with the glued-period branch left out, used only when none can match."""
+    import retrieval.text as text_module
+
+    full = [m.span() for m in text_module._BOUNDARY.finditer(text)]
+    spaced = [m.span() for m in text_module._SPACED_BOUNDARY.finditer(text)]
+    if text_module._GLUED.search(text) is None:
+        assert spaced == full
+    else:
+        assert set(spaced) <= set(full)
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab Dr.Jn\"')(…,\n")), max_size=60))
+def test_the_word_before_a_period_is_found_from_the_last_space(text: str) -> None:
+    """The search for the word before a period starts after the last space: the same word as from the sentence's start."""
+    import retrieval.text as text_module
+
+    for m in text_module._BOUNDARY.finditer(text):
+        stop = m.end()
+        whole = text_module._WORD_BEFORE.search(text, 0, stop)
+        near = text_module._WORD_BEFORE.search(text, text.rfind(" ", 0, stop) + 1, stop)
+        assert (whole and whole.group(1)) == (near and near.group(1))
