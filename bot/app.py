@@ -107,7 +107,7 @@ async def sync(settings: Settings, guild_id: int | None, clear: bool = False) ->
                     bot.tree.copy_global_to(guild=guild)
                 synced = await bot.tree.sync(guild=guild)
         except discord.HTTPException as exc:
-            raise CitebotError(f"Discord refused the commands: {exc.text or exc}") from exc
+            raise CitebotError(f"Discord refused the commands: {_said(exc)}") from exc
     return [c.name for c in synced]
 
 
@@ -125,8 +125,16 @@ def _talking_to(settings: Settings) -> Iterator[None]:
     except discord.HTTPException as exc:  # a Discord outage (5xx), or an API base that is not Discord's
         raise CitebotError(
             f"Discord answered HTTP {exc.status} at {settings.discord.api_base} "
-            f"(CITEBOT_DISCORD__API_BASE): {exc.text or exc}"
+            f"(CITEBOT_DISCORD__API_BASE): {_said(exc)}"
         ) from exc
+
+
+def _said(exc: discord.HTTPException) -> str:
+    """Return what Discord said, in one line: its message, or the HTTP reason when the body is a page."""
+    text = " ".join((exc.text or "").split())
+    if text and len(text) <= 200 and "<" not in text:
+        return text
+    return str(getattr(exc.response, "reason", "") or f"HTTP {exc.status}")
 
 
 def _unreachable(settings: Settings, exc: aiohttp.ClientConnectorError) -> CitebotError:

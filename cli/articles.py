@@ -49,7 +49,8 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 def _failed(source: object, exc: CitebotError) -> None:
     """Say on stderr, in one line, that a source failed: named once, whether the error names it or not."""
     said = str(exc)
-    print(f"citebot: {said}" if str(source) in said else f"citebot: {source}: {said}", file=sys.stderr)
+    named = len(str(source)) > 1 and str(source) in said  # "-" (stdin) is in many a message
+    print(f"citebot: {said}" if named else f"citebot: {source}: {said}", file=sys.stderr)
 
 
 def _add_one(service: CitebotService, source: str, args: argparse.Namespace) -> int:

@@ -9,11 +9,12 @@ import string
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+from cli.evalfiles import field_of, read_rows
 from retrieval.adding import article_id_for
 from retrieval.errors import CitebotError, InvalidInput
 from retrieval.models import Answer, Citation, SourceDocument
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from retrieval.service import CitebotService
 
-T = TypeVar("T")
 RANK_DEPTH = 10  # passages asked for when measuring hit@k and MRR@10
 WITHHOLD_SEED = 20240601
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -178,38 +178,17 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 # -- data -------------------------------------------------------------------------------
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file, or raise InvalidInput naming the problem."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}") from exc
-    try:
-        return [json.loads(line) for line in lines if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path} is not JSON lines: {exc}") from exc
-
-
-def read_rows(path: Path, make: Callable[[dict[str, Any]], T], split: str = "all") -> list[T]:
-    """Read a JSON-lines file into rows, keeping one split; a bad line raises InvalidInput naming it."""
-    out = []
-    for n, r in enumerate(read_jsonl(path), 1):
-        if not isinstance(r, dict):
-            raise InvalidInput(f"{path}: record {n} is not a JSON object")
-        if split not in ("all", r.get("split")):
-            continue
-        try:
-            out.append(make(r))
-        except KeyError as exc:
-            raise InvalidInput(f"{path}: record {n} lacks {exc}") from exc
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"{path}: record {n} has a bad value ({exc})") from exc
-    return out
-
-
 def load_articles(path: Path) -> list[EvalArticle]:
     """Read an articles.jsonl file ({id, title, url, text} per line)."""
-    return read_rows(path, lambda r: EvalArticle(r["id"], r["title"], r.get("url"), r["text"]))
+    return read_rows(
+        path,
+        lambda r: EvalArticle(
+            field_of(r, "id", str),
+            field_of(r, "title", str),
+            field_of(r, "url", str, True),
+            field_of(r, "text", str),
+        ),
+    )
 
 
 def load_questions(path: Path, split: str = "all") -> list[EvalQuestion]:
@@ -217,7 +196,12 @@ def load_questions(path: Path, split: str = "all") -> list[EvalQuestion]:
     return read_rows(
         path,
         lambda r: EvalQuestion(
-            r["id"], r["question"], tuple(r["answers"]), r["article_id"], r["answer_start"], r["split"]
+            field_of(r, "id", str),
+            field_of(r, "question", str),
+            tuple(field_of(r, "answers", list)),
+            field_of(r, "article_id", str),
+            field_of(r, "answer_start", int),
+            field_of(r, "split", str),
         ),
         split,
     )

@@ -37,12 +37,16 @@ class UnanswerableResult:
 
 def load_unanswerable(path: Path, split: str = "all") -> list[UnanswerableQuestion]:
     """Read an unanswerable.jsonl file ({id, question, article_id, plausible_answers, split})."""
-    from cli.evaluation import read_rows
+    from cli.evalfiles import field_of, read_rows
 
     return read_rows(
         path,
         lambda r: UnanswerableQuestion(
-            r["id"], r["question"], r["article_id"], tuple(r.get("plausible_answers") or ()), r["split"]
+            field_of(r, "id", str),
+            field_of(r, "question", str),
+            field_of(r, "article_id", str),
+            tuple(field_of(r, "plausible_answers", list, True) or ()),
+            field_of(r, "split", str),
         ),
         split,
     )

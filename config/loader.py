@@ -32,7 +32,10 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**{**file_values, **overrides})
     except ValidationError as exc:
-        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(
+            f"{_variable_name(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
         raise ConfigError(f"bad setting: {problems}") from exc
     token = os.environ.get("DISCORD_TOKEN")
     if settings.discord.token is None and token:

@@ -45,7 +45,9 @@ def version_of(digest: str, layout: str) -> str:
 def article_id_for(doc: SourceDocument) -> str:
     """Return the stable id of a document: from its canonical URL, else its file, else its content."""
     if doc.url:
-        return "u" + hashlib.sha256(doc.url.encode("utf-8")).hexdigest()[:11]
+        from retrieval.ingest import url_key
+
+        return "u" + hashlib.sha256(url_key(doc.url).encode("utf-8")).hexdigest()[:11]
     if doc.key:
         return "f" + hashlib.sha256(doc.key.encode("utf-8")).hexdigest()[:11]
     return "t" + content_hash(doc.text)[:11]
@@ -80,6 +82,20 @@ class Registry:
             return existing, existing if existing.content_hash == digest else None
         return None, self.by_hash.get(digest)
 
+    def file_id(self, doc: SourceDocument) -> str:
+        """Return a document's article id; a file added before files had ids of their own keeps its article.
+
+        Such an article is named by its text ("t..."): it is the one, if only one, of that file name.
+        """
+        article_id = article_id_for(doc)
+        if doc.key and article_id not in self.by_id:
+            named = [
+                a for a in self.by_id.values() if a.id[0] == "t" and not a.url and a.source == doc.source
+            ]
+            if len(named) == 1:
+                return named[0].id
+        return article_id
+
     def record(self, info: ArticleInfo, replaced: ArticleInfo | None) -> None:
         """Note a committed article, forgetting the text it replaced."""
         old = self.by_hash.get(replaced.content_hash) if replaced else None
@@ -107,7 +123,7 @@ class Batch:
 
     def add(self, index: int, doc: SourceDocument) -> None:
         """Plan one document, committing what is pending first if it repeats a pending one."""
-        digest, article_id = content_hash(doc.text), article_id_for(doc)
+        digest, article_id = content_hash(doc.text), self.registry.file_id(doc)
         if any(p.digest == digest or p.article_id == article_id for p in self.pending):
             self.flush()
         existing, same = self.registry.lookup(article_id, digest)
@@ -140,20 +156,38 @@ class Batch:
             # The token just before the commit: if it is the one the article list was read at, the
             # list takes this commit as it is, and reading every record again (O(articles)) is saved.
             before = store.token()
-            token = store.commit_articles(
-                [(info, p.version, p.doc.text) for info, p in zip(infos, self.pending, strict=True)]
-            )
+            try:
+                token = store.commit_articles(
+                    [(info, p.version, p.doc.text) for info, p in zip(infos, self.pending, strict=True)]
+                )
+            except StoreError:
+                self._discard_uncommitted()
+                raise
             self.base.take_commit(
                 before, token, [(info, p.version) for info, p in zip(infos, self.pending, strict=True)]
             )
-            for p in self.pending:
-                store.delete_chunks(p.article_id, keep_version=p.version)
+            store.delete_other_versions({p.article_id: p.version for p in self.pending})
         for info, p in zip(infos, self.pending, strict=True):
             status: Literal["added", "updated"] = "updated" if p.existing else "added"
             log.info("kb %s: %s %s (%d chunks)", store.name, status, p.article_id, info.chunks)
             self.results[p.index] = AddResult(info, status)
             self.registry.record(info, p.existing)
         self.pending.clear()
+
+    def _discard_uncommitted(self) -> None:
+        """After a failed commit, delete the chunks just stored of versions that did not become visible."""
+        store = self.base.store
+        try:
+            visible = {aid: version for aid, (_, version) in store.articles().items()}
+            store.delete_other_versions(
+                {
+                    p.article_id: visible.get(p.article_id)
+                    for p in self.pending
+                    if visible.get(p.article_id) != p.version
+                }
+            )
+        except StoreError as exc:  # the store is failing: they stay, unseen, until the article is added again
+            log.warning("kb %s: could not delete the chunks of a failed commit: %s", store.name, exc)
 
     def _embed(self) -> tuple[np.ndarray, list[np.ndarray]]:
         """Return the chunk vectors and, pooled per sentence from the same pass, the answerer's."""

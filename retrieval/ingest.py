@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from retrieval.errors import EmptyContent, InvalidInput, NotFound, TooLarge
 from retrieval.models import SourceDocument
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
+_KEEP = "/%:@!$&'()*+,;=?~[]"  # characters a URL keeps as they are
 
 
 def canonical_url(url: str) -> str:
@@ -32,14 +33,26 @@ def canonical_url(url: str) -> str:
     port = parts.port
     if port and not ((parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)):
         host = f"{host}:{port}"
-    # Only tracking parameters go; the others stay exactly as written ("?print", "id=", "a%20b").
+    # Only tracking parameters go; the others stay as written ("?print", "id=", "a%20b"), with what
+    # a link cannot hold (spaces, non-ASCII letters) percent-encoded.
     query = "&".join(
-        p
+        quote(p, safe=_KEEP)
         for p in parts.query.split("&")
         if p and not unquote_plus(p.partition("=")[0]).lower().startswith(_TRACKING)
     )
-    path = parts.path or "/"
+    path = quote(parts.path or "/", safe=_KEEP)
     return urlunsplit((parts.scheme.lower(), host, path, query, ""))
+
+
+def url_key(url: str) -> str:
+    """Return the form of a canonical URL that names its article: one spelling of its query.
+
+    "a%20b", "a+b" and "a b" name one article, as before URLs were kept as written; so do the
+    articles stored then, whose URLs were kept in this form.
+    """
+    parts = urlsplit(url)
+    query = urlencode(parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def is_url(source: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -285,14 +285,17 @@ class KBStore:
         """Hide an article at once, then delete its chunks."""
         _chroma_call("removing an article", self._articles.delete, ids=[article_id])
         self._bump()
-        self.delete_chunks(article_id)
+        self.delete_other_versions({article_id: None})
 
-    def delete_chunks(self, article_id: str, keep_version: str | None = None) -> None:
-        """Delete an article's chunks, all of them or all but one version."""
-        where: dict[str, Any] = {"article_id": article_id}
-        if keep_version is not None:
-            where = {"$and": [where, {"version": {"$ne": keep_version}}]}
-        _chroma_call("deleting chunks", self._chunks.delete, where=where)
+    def delete_other_versions(self, keep: Mapping[str, str | None]) -> None:
+        """Delete the chunks of several articles but the version kept of each, in one write (None: all)."""
+        parts: list[dict[str, Any]] = [
+            {"article_id": a} if v is None else {"$and": [{"article_id": a}, {"version": {"$ne": v}}]}
+            for a, v in keep.items()
+        ]
+        if parts:  # each write to the index is one write to disk (chroma_client.py): one, not one an article
+            where = parts[0] if len(parts) == 1 else {"$or": parts}
+            _chroma_call("deleting chunks", self._chunks.delete, where=where)
 
     def query_ids(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """Return up to n nearest chunk ids (any version) with cosine similarity, nothing else.

@@ -133,7 +133,7 @@ def test_one_new_chunk_and_one_deletion_survive_an_eviction(data: Path) -> None:
     gone = _put(kb, "a0", 1, 0)
     kb.count_chunks()
     articles["a2"] = _put(kb, "a2", 1, 2)  # one change only
-    kb.delete_chunks("a0")  # one change only, a deletion
+    kb.delete_other_versions({"a0": None})  # one change only, a deletion
     evictor.evict(kb._chunks)
     _all_readable(kb, articles)
     assert "a0:v1:0" not in [cid for cid, _ in kb.query_ids(gone[0], 5)]

@@ -145,3 +145,28 @@ def test_a_failed_write_on_a_full_disk_says_so(
         fake_service.add_document(SourceDocument(text="Owls hunt at night.", title="Owls", source="t"))
     assert raised.value.args[0].startswith("the vector store failed while storing chunks")
     assert ("2.7 MB free: it may be full" in str(raised.value)) == noted
+
+
+def test_a_failed_commit_leaves_no_chunks_behind(
+    fake_service: CitebotService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval.errors import StoreError
+    from retrieval.store import KBStore
+
+    old = SourceDocument("The bridge is painted red.", "Bridge", "u", url="https://example.test/bridge")
+    fake_service.add_document(old)
+    kb = fake_service.kb()
+    before = sorted((c.id, c.text) for c in kb.store.iter_chunks())
+
+    def failing(*args: object, **kwargs: object) -> str:
+        raise StoreError("the vector store failed while saving articles: disk I/O error")
+
+    monkeypatch.setattr(KBStore, "commit_articles", failing)
+    new = SourceDocument("The bridge is painted blue.", "Bridge", "u", url="https://example.test/bridge")
+    other = SourceDocument("Otters hold hands while they sleep.", "Otters", "t")
+    with pytest.raises(StoreError):
+        fake_service.add_documents([new, other])
+    assert (
+        sorted((c.id, c.text) for c in kb.store.iter_chunks()) == before
+    )  # the update's and the new one's gone
+    assert "red" in fake_service.ask("What colour is the bridge?").answer

@@ -143,6 +143,16 @@ def test_reliability_bins_confidences_and_weighs_the_calibration_error() -> None
     assert table["ece"] == pytest.approx(0.5 * 0.07 + 0.5 * 0.365, abs=1e-4)
 
 
+GOOD_QUESTION = {
+    "id": "q",
+    "question": "When do owls hunt?",
+    "answers": ["night"],
+    "article_id": "a",
+    "answer_start": 14,
+    "split": "dev",
+}
+
+
 @pytest.mark.parametrize(
     ("flag", "content", "problem"),
     [
@@ -155,6 +165,16 @@ def test_reliability_bins_confidences_and_weighs_the_calibration_error() -> None
             "record 1 has a bad value",
         ),
         ("--questions", "[1, 2]", "record 1 is not a JSON object"),
+        *(
+            ("--questions", json.dumps(GOOD_QUESTION | bad), f"record 1 has a bad value ('{key}' must be")
+            for bad in ({"answers": []}, {"answers": "300 km/h"}, {"answer_start": "20"}, {"question": 5})
+            for key in bad
+        ),
+        (
+            "--unanswerable",
+            json.dumps(GOOD_QUESTION | {"plausible_answers": [3]}),
+            "record 1 has a bad value ('plausible_answers' must be",
+        ),
         ("--questions", "", "no questions"),
         ("--articles", '{"id": "a", "text": "t"}', "record 1 lacks 'title'"),
     ],
@@ -164,8 +184,7 @@ def test_a_bad_eval_file_is_refused_in_one_line_naming_it(
 ) -> None:
     good = {
         "--articles": '{"id": "a", "title": "A", "text": "Owls hunt at night."}',
-        "--questions": '{"id": "q", "question": "When do owls hunt?", "answers": ["night"], '
-        '"article_id": "a", "answer_start": 14, "split": "dev"}',
+        "--questions": json.dumps(GOOD_QUESTION),
     }
     paths = {}
     for name, line in {**good, flag: content}.items():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from retrieval.adding import content_hash, version_of
+from retrieval.adding import article_id_for, content_hash, version_of
 from retrieval.chunking import chunk_text, layout_key
 from retrieval.compose import build_service
 from retrieval.errors import InvalidInput, NotFound, StoreError
@@ -113,25 +113,21 @@ def test_articles_survive_a_new_service_on_the_same_store(
 
 def test_an_interrupted_add_is_invisible_and_re_adding_completes_it(fake_service: CitebotService) -> None:
     doc = ZEBRA
-    chunks = chunk_text(doc.text, 600, 100)
+    c = fake_service.settings.chunk
+    chunks = chunk_text(doc.text, c.size, c.overlap)
+    version = version_of(content_hash(doc.text), layout_key(c.size, c.overlap))
     kb = fake_service.kb()
-    # Simulate a crash after the chunks were written but before the article was committed.
-    kb.store.put_many(
-        [
-            (
-                "tpartial00000",
-                content_hash(doc.text)[:16],
-                chunks,
-                fake_service.embedder.encode([c.text for c in chunks]),
-            )
-        ]
-    )
+    # Simulate a crash after the chunks were written but before the article was committed: the
+    # very ids the add writes again.
+    vectors = fake_service.embedder.encode([c.text for c in chunks])
+    kb.store.put_many([(article_id_for(doc), version, chunks, vectors)])
     kb.sync()
     assert fake_service.list_articles() == []
     assert fake_service.ask("zebra stripes").abstained
     result = fake_service.add_document(doc)
-    assert result.status == "added"
+    assert (result.article.id, result.status) == (article_id_for(doc), "added")
     assert result.article.id in _cited_ids(fake_service, "zebra stripes")
+    assert kb.store.count_chunks() == len(chunks)  # written again over the crash's, not beside them
 
 
 def test_a_new_version_stays_hidden_until_committed(fake_service: CitebotService) -> None:
@@ -265,3 +261,47 @@ def test_an_answer_reports_the_time_of_each_stage_and_the_total(fake_service: Ci
     timings = fake_service.ask("What stripes do zebras have?").timings_ms
     assert {"embed", "search", "answer", "total"} <= set(timings)
     assert timings["total"] >= timings["embed"] + timings["search"] + timings["answer"] > 0
+
+
+def test_a_file_added_before_files_had_ids_is_updated_by_its_next_edit(
+    fake_service: CitebotService, tmp_path: Path
+) -> None:
+    from retrieval import ingest
+
+    limits = fake_service.settings.limits
+    # As stored by an older citebot: named by its text ("t..."), its file name as source.
+    older = fake_service.add_document(
+        SourceDocument("Fred the bicycle is purple.", "bike", "bike.txt")
+    ).article
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "bike.txt").write_text("Fred the bicycle is orange.", encoding="utf-8")
+    again = fake_service.add_document(ingest.from_path(other / "bike.txt", None, limits))
+    assert (again.article.id, again.status) == (older.id, "updated")
+    # Two older articles of one name: no telling which; the file gets its own article.
+    fake_service.add_document(SourceDocument("Notes on owls.", "notes", "notes.txt"))
+    fake_service.add_document(SourceDocument("Notes on otters.", "notes", "notes.txt"))
+    (other / "notes.txt").write_text("Notes on beavers.", encoding="utf-8")
+    added = fake_service.add_document(ingest.from_path(other / "notes.txt", None, limits))
+    assert added.status == "added" and added.article.id.startswith("f")
+
+
+def test_updating_several_articles_deletes_their_old_versions_in_one_write(
+    fake_service: CitebotService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def doc(n: int, colour: str) -> SourceDocument:
+        return SourceDocument(
+            f"Bridge {n} is painted {colour}.", f"Bridge {n}", "u", url=f"https://example.test/b{n}"
+        )
+
+    fake_service.add_documents([doc(n, "red") for n in range(3)])
+    kb = fake_service.kb()
+    chunks = kb.store._chunks
+    deletes: list[object] = []
+    real = chunks.delete
+    monkeypatch.setattr(chunks, "delete", lambda **kw: deletes.append(kw) or real(**kw))
+    results = fake_service.add_documents([doc(n, "blue") for n in range(3)])
+    assert [r.status for r in results] == ["updated"] * 3
+    assert len(deletes) == 1  # one write to the index, not one an article
+    assert {c.version for c in kb.store.iter_chunks()} == set(kb.versions.values())
+    assert all("blue" in c.text for c in kb.store.iter_chunks())

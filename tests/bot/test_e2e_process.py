@@ -8,8 +8,11 @@ import os
 import re
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -262,6 +265,25 @@ async def test_discord_answering_an_http_error_is_said_in_one_line(command: str)
             f"citebot: error: Discord answered HTTP 404 at {base} (CITEBOT_DISCORD__API_BASE)"
         )
         assert "Traceback" not in process.stderr
+
+
+async def test_a_web_page_where_discord_should_be_is_said_in_one_line(tmp_path: Any) -> None:
+    # Any web server: its 404 is a page of HTML, not Discord's JSON.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        async with FakeDiscord() as fake:
+            base = f"http://127.0.0.1:{server.server_address[1]}/api/v10"
+            env = cli_env(fake, fake.token) | {"CITEBOT_DISCORD__API_BASE": base}
+            async with citebot("invite", env=env) as process:
+                code = await exit_code(process)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 1
+    assert said(process) == [
+        f"citebot: error: Discord answered HTTP 404 at {base} (CITEBOT_DISCORD__API_BASE): File not found"
+    ]
 
 
 async def test_serve_without_a_token_says_so_in_one_line() -> None:
