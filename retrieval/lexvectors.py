@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from retrieval.lexcodes import quantize
-from retrieval.lexfirst import CodeScan
+from retrieval.lexfirst import MIN_ROWS, CodeScan
 from retrieval.lexsegment import Segment
 from retrieval.store import StoredChunk
 
@@ -271,24 +271,27 @@ def code_scan(seg: Segment) -> CodeScan | None:
     known = seg.scan
     if known is not None and known[0]() is vectors:
         return known[1]
-    codes, scales = quantize(np.nan_to_num(vectors))
-    scales[~np.isfinite(vectors).all(axis=1)] = np.nan  # rows not held: no bound
-    scan = CodeScan.build(vectors, codes, scales)
-    if scan is not None and not _rescores_whole(vectors):
-        log.info("no 8-bit first pass: this BLAS rounds a few rows' products unlike all rows'")
-        scan = None
+    scan = None
+    if len(vectors) >= MIN_ROWS:  # below, no first pass: nothing to quantise
+        clean = np.nan_to_num(vectors)
+        codes, scales = quantize(clean)
+        scales[~np.isfinite(vectors).all(axis=1)] = np.nan  # rows not held: no bound
+        scan = CodeScan.build(vectors, codes, scales)
+        if scan is not None and not _rescores_whole(clean):
+            log.info("no 8-bit first pass: this BLAS rounds a few rows' products unlike all rows'")
+            scan = None
     seg.scan = (weakref.ref(vectors), scan)
     return scan
 
 
 def _rescores_whole(vectors: np.ndarray) -> bool:
-    """Tell whether `rescored` gives this segment's rows the products the whole product gives them."""
+    """Tell whether `rescored` gives these rows (no NaN) the products the whole product gives them."""
     query = unit_rows(np.random.default_rng(len(vectors)).standard_normal((1, vectors.shape[1])))[0]
-    whole = np.nan_to_num(vectors) @ query
+    whole = vectors @ query
     rows = np.concatenate(
         [np.arange(min(8, len(vectors))), np.arange(max(0, len(vectors) - 8), len(vectors))]
     )
-    return bool(np.array_equal(rescored(np.nan_to_num(vectors), rows, query), whole[rows]))
+    return bool(np.array_equal(rescored(vectors, rows, query), whole[rows]))
 
 
 def rescored(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:

@@ -47,12 +47,17 @@ def _acronyms(text: str) -> dict[str, str]:
     return found
 
 
-def _names(text: str) -> Iterable[tuple[str, set[str]]]:
-    """Yield the initials and terms of every run of capitalised words in text."""
+def _name_runs(text: str) -> Iterable[tuple[str, str]]:
+    """Yield the initials and words of every run of capitalised words in text that names something."""
     for m in _RUN.finditer(text):
         letters = _initials(m.group(0))
         if len(letters) >= 2:
-            yield letters, set(terms(m.group(0)))
+            yield letters, m.group(0)
+
+
+def _names(text: str) -> Iterable[tuple[str, set[str]]]:
+    """Yield the initials and terms of every run of capitalised words in text."""
+    return ((letters, set(terms(run))) for letters, run in _name_runs(text))
 
 
 def _pair(demonym: re.Match[str]) -> list[tuple[str, str]]:
@@ -155,8 +160,7 @@ class TextFacts:
     def named(self) -> set[str]:
         """Return the initials of the text's names and its acronyms' letters ("United States", "US": "us")."""
         if self._named is None:
-            runs = {s for m in _RUN.finditer(self.text) if len(s := _initials(m.group(0))) >= 2}
-            self._named = runs | set(self.acronyms)
+            self._named = {letters for letters, _ in _name_runs(self.text)} | set(self.acronyms)
         return self._named
 
     def matches(self, pattern: re.Pattern[str]) -> bool:
